@@ -1,0 +1,403 @@
+//! The one HTTP client: sends a [`Request`], applies the retry policy and the time budget, caps
+//! the body size, decodes JSON and turns every failure into an [`ApiError`].
+//!
+//! Retry policy (from the official CLI): a GET is tried up to 3 times on 502/503/504 and on
+//! connection failures, waiting 500 ms then 1 s; any other method is retried only when the
+//! connection was never established, so a write is never duplicated. A 429 on a GET whose
+//! `Retry-After` is at most 5 s is waited out and tried once more; any other 429 is returned at
+//! once. The whole call, retries included, ends at the timeout (`OPENTRAIN_HTTP_TIMEOUT_SECS`,
+//! default 30 s), so an agent never waits past it.
+
+pub mod error;
+pub mod request;
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER};
+use serde_json::Value;
+use url::Url;
+
+pub use error::{ApiError, ErrorBody};
+pub use request::{Api, Auth, Body, Request};
+
+use crate::secret::{self, Secret};
+
+pub const USER_AGENT: &str = concat!("opentrain-mcp/", env!("CARGO_PKG_VERSION"));
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bodies larger than this are discarded.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// Waits before the second and third attempt.
+const BACKOFF: [Duration; 2] = [Duration::from_millis(500), Duration::from_secs(1)];
+const MAX_ATTEMPTS: u32 = 3;
+/// A 429 asking for at most this long is waited out (once, GET only).
+const MAX_RATE_LIMIT_WAIT: u64 = 5;
+
+/// A 2xx answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Response {
+    pub status: u16,
+    /// The JSON body (`{}` when the body was empty).
+    pub body: Value,
+}
+
+pub struct Client {
+    http: OnceLock<reqwest::Client>,
+    timeout: Duration,
+}
+
+impl Client {
+    pub fn new(timeout: Duration) -> Client {
+        Client {
+            http: OnceLock::new(),
+            timeout,
+        }
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The reqwest client, built on first use: loading the OS certificate store costs
+    /// milliseconds that a server answering `tools/list` need not pay.
+    fn http(&self) -> Result<&reqwest::Client, ApiError> {
+        if let Some(client) = self.http.get() {
+            return Ok(client);
+        }
+        let client = build_http(self.timeout).map_err(ApiError::Transport)?;
+        Ok(self.http.get_or_init(|| client))
+    }
+
+    /// Sends `req` to `base` with `token` (required when the request says `Auth::Bearer`).
+    pub async fn send(
+        &self,
+        base: &Url,
+        req: &Request,
+        token: Option<&Secret>,
+    ) -> Result<Response, ApiError> {
+        let token = match req.auth {
+            Auth::Bearer => Some(token.ok_or(ApiError::NoToken)?),
+            Auth::None => None,
+        };
+        let http = self.http()?;
+        let url = req.url(base);
+        let deadline = Instant::now() + self.timeout;
+        let mut scrub: Vec<&Secret> = req.secrets.iter().collect();
+        scrub.extend(token);
+
+        let mut attempt = 1;
+        let mut waited_for_rate_limit = false;
+        loop {
+            let started = Instant::now();
+            let remaining = deadline.saturating_duration_since(started);
+            let result =
+                match tokio::time::timeout(remaining, self.attempt(http, &url, req, token, &scrub))
+                    .await
+                {
+                    Ok(result) => result,
+                    Err(_) => Err(ApiError::Timeout(self.timeout)),
+                };
+            tracing::debug!(
+                "{} (attempt {attempt}) -> {} in {} ms",
+                req.describe(),
+                match &result {
+                    Ok(r) => r.status.to_string(),
+                    Err(ApiError::Http { status, .. }) => status.to_string(),
+                    Err(e) => e.to_string(),
+                },
+                started.elapsed().as_millis()
+            );
+            let Err(error) = &result else {
+                return result;
+            };
+            let delay = match retry_delay(&req.method, error, attempt, waited_for_rate_limit) {
+                Some(Retry::Backoff(d)) => {
+                    attempt += 1;
+                    d
+                }
+                Some(Retry::RateLimit(d)) => {
+                    waited_for_rate_limit = true;
+                    d
+                }
+                None => return result,
+            };
+            if Instant::now() + delay >= deadline {
+                return result;
+            }
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        http: &reqwest::Client,
+        url: &Url,
+        req: &Request,
+        token: Option<&Secret>,
+        scrub: &[&Secret],
+    ) -> Result<Response, ApiError> {
+        let mut builder = http
+            .request(req.method.clone(), url.clone())
+            .header(ACCEPT, "application/json");
+        if let Some(token) = token {
+            let mut value =
+                HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+                    ApiError::InvalidArgument(
+                        "the configured token contains characters that cannot be sent in a header"
+                            .into(),
+                    )
+                })?;
+            value.set_sensitive(true);
+            builder = builder.header(AUTHORIZATION, value);
+        }
+        builder = match &req.body {
+            Body::None => builder,
+            Body::Json(bytes) => builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(bytes.clone()),
+            Body::Form(text) => builder
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(text.clone()),
+        };
+        let mut response = builder.send().await.map_err(|e| transport_error(url, e))?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if response.status().is_redirection() {
+            let location = response
+                .headers()
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("(no location)")
+                .to_owned();
+            return Err(ApiError::Redirect { status, location });
+        }
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+        {
+            return Err(ApiError::TooLarge {
+                limit: MAX_BODY_BYTES,
+            });
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| transport_error(url, e))?
+        {
+            if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(ApiError::TooLarge {
+                    limit: MAX_BODY_BYTES,
+                });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+
+        if (200..300).contains(&status) {
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(Response {
+                    status,
+                    body: Value::Object(Default::default()),
+                });
+            }
+            let mut body: Value =
+                serde_json::from_slice(&bytes).map_err(|_| ApiError::NotJson {
+                    status,
+                    excerpt: error::excerpt(&bytes),
+                })?;
+            secret::scrub_json(&mut body, scrub);
+            return Ok(Response { status, body });
+        }
+        let mut body = ErrorBody::parse(&bytes);
+        match &mut body {
+            ErrorBody::Envelope(v) | ErrorBody::OAuth(v) | ErrorBody::Json(v) => {
+                secret::scrub_json(v, scrub)
+            }
+            ErrorBody::Text(t) => {
+                if let Some(clean) = secret::scrub_text(t, scrub) {
+                    *t = clean;
+                }
+            }
+        }
+        Err(ApiError::Http {
+            status,
+            body,
+            retry_after,
+        })
+    }
+}
+
+/// Why and how long to wait before trying again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retry {
+    /// A transient failure: counts as an attempt.
+    Backoff(Duration),
+    /// A short 429 on a GET: waited out once.
+    RateLimit(Duration),
+}
+
+/// The retry policy, as a pure function of the method, the failure and the attempt number.
+pub fn retry_delay(
+    method: &Method,
+    error: &ApiError,
+    attempt: u32,
+    waited_for_rate_limit: bool,
+) -> Option<Retry> {
+    let is_get = *method == Method::GET;
+    if let ApiError::Http {
+        status: 429,
+        retry_after,
+        ..
+    } = error
+    {
+        return match retry_after {
+            Some(secs) if is_get && !waited_for_rate_limit && *secs <= MAX_RATE_LIMIT_WAIT => {
+                Some(Retry::RateLimit(Duration::from_secs(*secs)))
+            }
+            _ => None,
+        };
+    }
+    if attempt >= MAX_ATTEMPTS {
+        return None;
+    }
+    let transient = match error {
+        ApiError::Connect { .. } => true,
+        ApiError::Http { status, .. } => is_get && matches!(status, 502..=504),
+        ApiError::Transport(_) | ApiError::Timeout(_) => is_get,
+        _ => false,
+    };
+    transient.then(|| Retry::Backoff(BACKOFF[(attempt - 1) as usize]))
+}
+
+fn transport_error(url: &Url, e: reqwest::Error) -> ApiError {
+    let host = url.host_str().unwrap_or("the API").to_owned();
+    let message = describe_reqwest_error(&e);
+    if e.is_timeout() {
+        // A connect timeout is a connection that never got established.
+        if e.is_connect() {
+            return ApiError::Connect { host, message };
+        }
+        return ApiError::Transport(message);
+    }
+    if e.is_connect() {
+        return ApiError::Connect { host, message };
+    }
+    ApiError::Transport(message)
+}
+
+/// The error and its causes in one line, without the URL.
+fn describe_reqwest_error(e: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut parts = Vec::new();
+    let mut source: Option<&dyn std::error::Error> = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.contains(&text) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    if parts.is_empty() {
+        parts.push(e.to_string());
+    }
+    parts.join(": ")
+}
+
+fn build_http(timeout: Duration) -> Result<reqwest::Client, String> {
+    // reqwest is built without a default crypto provider; ring is smaller than aws-lc.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let redirects = reqwest::redirect::Policy::custom(|attempt| {
+        // Follow only same-origin redirects, so a token never travels to another host.
+        let same_origin = attempt
+            .previous()
+            .last()
+            .is_some_and(|prev| prev.origin() == attempt.url().origin());
+        if attempt.previous().len() >= 5 || !same_origin {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    });
+    reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .redirect(redirects)
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| {
+            format!(
+                "could not start the HTTP client: {}",
+                describe_reqwest_error(&e)
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http(status: u16, retry_after: Option<u64>) -> ApiError {
+        ApiError::Http {
+            status,
+            body: ErrorBody::Text(String::new()),
+            retry_after,
+        }
+    }
+
+    #[test]
+    fn get_retries_gateway_errors_twice() {
+        let get = Method::GET;
+        assert_eq!(
+            retry_delay(&get, &http(503, None), 1, false),
+            Some(Retry::Backoff(Duration::from_millis(500)))
+        );
+        assert_eq!(
+            retry_delay(&get, &http(502, None), 2, false),
+            Some(Retry::Backoff(Duration::from_secs(1)))
+        );
+        assert_eq!(retry_delay(&get, &http(504, None), 3, false), None);
+        assert_eq!(retry_delay(&get, &http(500, None), 1, false), None);
+        assert_eq!(retry_delay(&get, &http(404, None), 1, false), None);
+    }
+
+    #[test]
+    fn writes_retry_only_unsent_requests() {
+        let connect = ApiError::Connect {
+            host: "h".into(),
+            message: "refused".into(),
+        };
+        for m in [Method::POST, Method::PATCH, Method::DELETE] {
+            assert_eq!(retry_delay(&m, &http(503, None), 1, false), None);
+            assert_eq!(
+                retry_delay(&m, &ApiError::Transport("reset".into()), 1, false),
+                None
+            );
+            assert_eq!(
+                retry_delay(&m, &ApiError::Timeout(DEFAULT_TIMEOUT), 1, false),
+                None
+            );
+            assert!(retry_delay(&m, &connect, 1, false).is_some());
+        }
+    }
+
+    #[test]
+    fn rate_limits() {
+        let get = Method::GET;
+        assert_eq!(
+            retry_delay(&get, &http(429, Some(2)), 1, false),
+            Some(Retry::RateLimit(Duration::from_secs(2)))
+        );
+        assert_eq!(retry_delay(&get, &http(429, Some(2)), 1, true), None);
+        assert_eq!(retry_delay(&get, &http(429, Some(6)), 1, false), None);
+        assert_eq!(retry_delay(&get, &http(429, None), 1, false), None);
+        assert_eq!(
+            retry_delay(&Method::POST, &http(429, Some(1)), 1, false),
+            None
+        );
+    }
+}

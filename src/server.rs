@@ -1,0 +1,254 @@
+//! The MCP server: identity and instructions, the combined tool router, dispatch, and serving
+//! over stdio until stdin closes.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, JsonObject,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
+use serde_json::Value;
+use tokio::io::{AsyncRead, ReadBuf};
+use tokio::sync::Notify;
+
+use crate::api::{ApiError, Client, Request, Response};
+use crate::config::Config;
+use crate::tools::{self, Toolset};
+
+/// What an agent reads first.
+pub const INSTRUCTIONS: &str = "OpenTrain is a data-labeling marketplace: post labeling jobs, \
+review proposals from AI trainers, hire, message and pay through milestones. Start with \
+opentrain_auth_status to see which account you act for. With no account, call \
+opentrain_register_agent, then ask your human for an email and run the claim \
+(opentrain_claim_account, then poll opentrain_claim_status); hiring, messaging and money need a \
+claimed account. Money never moves from a call: hires, funding, releases and contract ends return \
+an approvalUrl a human must confirm. Lists are paginated: pass nextCursor back as cursor.";
+
+/// Total size of the string content of a call's arguments above which it is refused unread.
+pub const MAX_ARGUMENT_BYTES: usize = 1024 * 1024;
+
+/// How long in-flight calls may finish after stdin closes before the process exits.
+const EXIT_GRACE: Duration = Duration::from_millis(500);
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Per-call HTTP time budget.
+    pub timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            timeout: crate::api::DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+/// The server. Cheap to clone: all state is shared.
+#[derive(Clone)]
+pub struct OpenTrain(pub(crate) Arc<Inner>);
+
+pub(crate) struct Inner {
+    config: Config,
+    client: Client,
+    router: ToolRouter<OpenTrain>,
+    tools: Vec<Tool>,
+    /// Seconds between claim polls: the claim's `interval`, raised by 5 on every `slow_down`.
+    pub(crate) claim_interval: AtomicU64,
+}
+
+impl OpenTrain {
+    pub fn new(config: Config, options: Options) -> OpenTrain {
+        let mut router = ToolRouter::new();
+        for set in Toolset::ALL {
+            router.merge(set.router());
+        }
+        let tools = router.list_all();
+        OpenTrain(Arc::new(Inner {
+            config,
+            client: Client::new(options.timeout),
+            router,
+            tools,
+            claim_interval: AtomicU64::new(5),
+        }))
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.0.config
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.0.client
+    }
+
+    /// The tools this server lists, sorted by name.
+    pub fn tools(&self) -> &[Tool] {
+        &self.0.tools
+    }
+
+    /// Sends a request with the current settings (token and base URL).
+    pub async fn call(&self, req: &Request) -> Result<Response, ApiError> {
+        let settings = self.config().settings()?;
+        self.client()
+            .send(&settings.base_url, req, settings.token.as_ref())
+            .await
+    }
+
+    /// Sends a request and shapes the result: `summarize` turns the answer into the text block.
+    pub async fn run(
+        &self,
+        req: Request,
+        summarize: impl FnOnce(&Value) -> String,
+    ) -> CallToolResult {
+        match self.call(&req).await {
+            Ok(response) => tools::ok(summarize(&response.body), response.body),
+            Err(e) => tools::failure(&e, self.config()),
+        }
+    }
+
+    /// Dispatches one tool call (what `tools/call` does), for the MCP handler and for tests.
+    pub async fn call_tool_by_name(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let name = request.name.to_string();
+        if let Some(arguments) = &request.arguments {
+            let size = argument_bytes(arguments);
+            if size > MAX_ARGUMENT_BYTES {
+                return Ok(tools::refuse(format!(
+                    "The arguments of {name} are {size} bytes, over the {} KiB limit; nothing was \
+                     sent. Shorten them.",
+                    MAX_ARGUMENT_BYTES / 1024
+                ))
+                .into());
+            }
+        }
+        let started = std::time::Instant::now();
+        let response = self
+            .0
+            .router
+            .call(ToolCallContext::new(self, request, context))
+            .await?;
+        Ok(match response {
+            CallToolResponse::Complete(mut result) => {
+                tools::rewrite_argument_error(&name, &mut result);
+                tracing::debug!(
+                    "{name}: {} in {} ms",
+                    if result.is_error == Some(true) {
+                        "error"
+                    } else {
+                        "ok"
+                    },
+                    started.elapsed().as_millis()
+                );
+                result.into()
+            }
+            other => other,
+        })
+    }
+}
+
+/// Bytes of string content (keys and values) in a JSON object, without serializing it.
+fn argument_bytes(arguments: &JsonObject) -> usize {
+    fn size(v: &Value) -> usize {
+        match v {
+            Value::String(s) => s.len(),
+            Value::Array(items) => items.iter().map(size).sum::<usize>() + items.len(),
+            Value::Object(map) => map.iter().map(|(k, v)| k.len() + size(v)).sum(),
+            _ => 8,
+        }
+    }
+    arguments.iter().map(|(k, v)| k.len() + size(v)).sum()
+}
+
+impl ServerHandler for OpenTrain {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(
+                Implementation::new("opentrain", env!("CARGO_PKG_VERSION"))
+                    .with_title("OpenTrain")
+                    .with_description(
+                        "OpenTrain data-labeling marketplace: jobs, proposals, hiring, messages, \
+                         contracts, credits, webhooks",
+                    ),
+            )
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        Ok(ListToolsResult::with_all_items(self.0.tools.clone()))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        self.call_tool_by_name(request, context).await
+    }
+}
+
+/// Serves MCP over the process's stdin/stdout until stdin closes. Calls still in flight then get
+/// a short grace period, and the function returns: an agent closing the pipe means it is gone.
+pub async fn serve_stdio(server: OpenTrain) -> Result<(), String> {
+    let eof = Arc::new(Notify::new());
+    let stdin = EofSignal {
+        inner: tokio::io::stdin(),
+        eof: eof.clone(),
+    };
+    let running = match server.serve((stdin, tokio::io::stdout())).await {
+        Ok(running) => running,
+        // stdin closed before `initialize`: a clean end, not a failure.
+        Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => return Ok(()),
+        Err(e) => return Err(format!("MCP initialization failed: {e}")),
+    };
+    tokio::select! {
+        quit = running.waiting() => {
+            tracing::debug!("server stopped: {quit:?}");
+        }
+        () = async {
+            eof.notified().await;
+            tokio::time::sleep(EXIT_GRACE).await;
+        } => {
+            tracing::debug!("stdin closed; exiting with calls possibly still in flight");
+        }
+    }
+    Ok(())
+}
+
+/// Wraps stdin and signals when it reaches end-of-file.
+struct EofSignal<R> {
+    inner: R,
+    eof: Arc<Notify>,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for EofSignal<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(result) = &poll
+            && (result.is_err() || buf.filled().len() == before)
+            && buf.remaining() > 0
+        {
+            self.eof.notify_one();
+        }
+        poll
+    }
+}

@@ -1,0 +1,474 @@
+//! Auth and identity: self-registration, the claim ceremony, who-am-I and capabilities.
+//!
+//! | tool | request |
+//! |---|---|
+//! | `opentrain_register_agent` | `POST /api/agent/identity` `{"identity_type":"anonymous","agent_name"?,"organization_name"?}` |
+//! | `opentrain_claim_account` | `POST /api/agent/identity/claim` `{"claim_token","email"}` |
+//! | `opentrain_claim_status` | `POST /api/agent/oauth/token` form `grant_type=urn:…:claim&claim_token=…` |
+//! | `opentrain_auth_status` | `GET /api/public/v1/auth/me` |
+//! | `opentrain_capabilities` | `GET /api/public/v1/job-drafts/capabilities` |
+//!
+//! Registration and a completed claim write the shared credentials file; their results show
+//! tokens only masked (`ot_pat_…9f2c`).
+
+use std::sync::atomic::Ordering;
+
+use rmcp::model::CallToolResult;
+use rmcp::schemars::{self, JsonSchema};
+use rmcp::{tool, tool_router};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::summary::{joined, text, text_or};
+use super::{Args, failure, ok, refuse, schema};
+use crate::api::{ApiError, Request};
+use crate::config::{
+    ConfigError, KEY_API_TOKEN, KEY_BASE_URL, KEY_CLAIM_TOKEN, OnCorrupt, TokenSource,
+};
+use crate::secret::Secret;
+use crate::server::OpenTrain;
+use crate::validate::{Email, NonEmpty};
+
+/// The grant type of the claim exchange.
+pub const CLAIM_GRANT_TYPE: &str = "urn:opentrain:agent-auth:grant-type:claim";
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegisterAgentArgs {
+    /// Display name for the agent identity, shown to the human on the claim page, e.g. "Claude Code".
+    agent_name: Option<NonEmpty>,
+    /// Name for the employer organization created with the account, e.g. "Acme Research".
+    organization_name: Option<NonEmpty>,
+    /// Abandon the credentials already saved and register a brand-new account.
+    force: Option<bool>,
+}
+
+#[derive(Serialize)]
+struct IdentityBody<'a> {
+    identity_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agent_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    organization_name: Option<&'a str>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClaimAccountArgs {
+    /// The human owner's email address, e.g. "owner@example.com". It must not already have an OpenTrain account.
+    email: Email,
+    /// Claim token (ot_clm_…) from registration; defaults to the saved one.
+    claim_token: Option<NonEmpty>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClaimStatusArgs {
+    /// Claim token (ot_clm_…) to check; defaults to the saved one.
+    claim_token: Option<NonEmpty>,
+}
+
+/// Replaces the raw tokens of an agent-auth answer by their masked form and notes where they were
+/// saved.
+fn mask_tokens(body: &Value, saved_to: &str) -> Value {
+    let mut shown = body.clone();
+    if let Some(map) = shown.as_object_mut() {
+        for key in ["access_token", "claim_token"] {
+            if let Some(raw) = map.get(key).and_then(Value::as_str) {
+                let masked = crate::secret::mask(raw);
+                map.insert(key.to_owned(), Value::String(masked));
+            }
+        }
+        map.insert(
+            "credentialsSavedTo".to_owned(),
+            Value::String(saved_to.to_owned()),
+        );
+    }
+    shown
+}
+
+fn env_token_note(server: &OpenTrain) -> String {
+    if server.config().env_token().is_some() {
+        format!(
+            "\nNote: {} is set, so API calls keep using that token, not this one; unset it to \
+             act as this account.",
+            crate::config::ENV_TOKEN
+        )
+    } else {
+        String::new()
+    }
+}
+
+#[tool_router(router = auth_router, vis = "pub(crate)")]
+impl OpenTrain {
+    /// Create a brand-new anonymous OpenTrain agent account; needs no credentials. The new ot_pat_ token and claim token are saved to the shared credentials file (~/.config/opentrain/cli.json), so every other tool works at once. Refuses when credentials are already saved unless force is true. The account starts unclaimed: it can draft and publish jobs and read proposals; hiring, messaging and money need a human to claim it (next: ask the human for an email, call opentrain_claim_account). Wraps POST /api/agent/identity.
+    #[tool(
+        name = "opentrain_register_agent",
+        title = "Register an agent account",
+        input_schema = schema::<RegisterAgentArgs>(),
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
+    )]
+    async fn register_agent(&self, Args(a): Args<RegisterAgentArgs>) -> CallToolResult {
+        let config = self.config();
+        let force = a.force.unwrap_or(false);
+        let path = config
+            .path()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "the credentials file".to_owned());
+        match config.read() {
+            Err(e) if !force => {
+                return refuse(format!(
+                    "{e}. Registration refused so that file is not replaced. Pass force: true \
+                     to move it aside and register a new account."
+                ));
+            }
+            Ok(file) if !force => {
+                if let Some(token) = &file.api_token {
+                    return refuse(format!(
+                        "Credentials are already saved in {path} (token {}). Check them with \
+                         opentrain_auth_status. Pass force: true only to abandon that account \
+                         and register a brand-new one.",
+                        token.masked()
+                    ));
+                }
+            }
+            _ => {}
+        }
+        let base = match config.settings() {
+            Ok(settings) => settings.base_url,
+            Err(ConfigError::Corrupt { .. } | ConfigError::Io { .. }) if force => {
+                match config.base_url_without_file() {
+                    Ok((url, _)) => url,
+                    Err(e) => return failure(&e.into(), config),
+                }
+            }
+            Err(e) => return failure(&e.into(), config),
+        };
+        let req = Request::agent_post("/identity").json(&IdentityBody {
+            identity_type: "anonymous",
+            agent_name: a.agent_name.as_ref().map(NonEmpty::as_str),
+            organization_name: a.organization_name.as_ref().map(NonEmpty::as_str),
+        });
+        let body = match self.client().send(&base, &req, None).await {
+            Ok(response) => response.body,
+            Err(e) => return failure(&e, config),
+        };
+        let Some(access) = body["access_token"].as_str().and_then(Secret::new) else {
+            return refuse(
+                "The registration answer carried no access_token, so nothing was saved. Try \
+                 again later.",
+            );
+        };
+        let claim = body["claim_token"].as_str().and_then(Secret::new);
+        let base_text = base.as_str().trim_end_matches('/').to_owned();
+        let on_corrupt = if force {
+            OnCorrupt::MoveAside
+        } else {
+            OnCorrupt::Refuse
+        };
+        let saved = config.update(on_corrupt, |map| {
+            map.insert(KEY_API_TOKEN.into(), access.expose().into());
+            match &claim {
+                Some(c) => map.insert(KEY_CLAIM_TOKEN.into(), c.expose().into()),
+                None => map.remove(KEY_CLAIM_TOKEN),
+            };
+            map.insert(KEY_BASE_URL.into(), base_text.into());
+        });
+        let saved_to = match saved {
+            Ok(p) => p.display().to_string(),
+            Err(e) => {
+                return refuse(format!(
+                    "The account {} was registered, but its credentials could not be saved: {e}. \
+                     The token cannot be shown here; fix the problem and register again (the \
+                     unsaved account expires unclaimed).",
+                    text_or(&body, "/registration_id", "(no id)")
+                ));
+            }
+        };
+        let summary = format!(
+            "Registered a new, unclaimed OpenTrain agent account{}.\n\
+             Token {} and claim token {} saved to {saved_to}.\n\
+             Scopes: {}.\n\
+             It can draft and publish jobs and read proposals now. Hiring, inviting, messaging \
+             and spending unlock only after a human claims it, before {} (about 24 h).\n\
+             Next: ask your human for their email address and call opentrain_claim_account with it.{}",
+            text(&body, "/registration_id")
+                .map(|id| format!(" (registration {id})"))
+                .unwrap_or_default(),
+            access.masked(),
+            claim
+                .as_ref()
+                .map(Secret::masked)
+                .unwrap_or_else(|| "(none)".into()),
+            joined(&body, "/scopes"),
+            text_or(&body, "/claim_token_expires_at", "the claim deadline"),
+            env_token_note(self),
+        );
+        ok(summary, mask_tokens(&body, &saved_to))
+    }
+
+    /// Start the claim ceremony for a self-registered account: OpenTrain emails the human owner a verification link and returns a link and 6-digit code to show them. Once they confirm, the human owns the account and hiring, messaging and billing unlock. Poll opentrain_claim_status afterwards. Requires a valid claim token (from registration, ~24 h window). Wraps POST /api/agent/identity/claim.
+    #[tool(
+        name = "opentrain_claim_account",
+        title = "Claim the account (email the human)",
+        input_schema = schema::<ClaimAccountArgs>(),
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
+    )]
+    async fn claim_account(&self, Args(a): Args<ClaimAccountArgs>) -> CallToolResult {
+        let token = match self.claim_token(a.claim_token.as_ref()) {
+            Ok(t) => t,
+            Err(message) => return refuse(message),
+        };
+        let req = Request::agent_post("/identity/claim")
+            .json(&json!({"claim_token": token.expose(), "email": a.email.as_str()}))
+            .secret(&token);
+        let body = match self.call(&req).await {
+            Ok(response) => response.body,
+            Err(e) => return failure(&e, self.config()),
+        };
+        let interval = body["interval"].as_u64().filter(|n| *n > 0).unwrap_or(5);
+        self.0.claim_interval.store(interval, Ordering::Relaxed);
+        let expires = body["expires_in"]
+            .as_u64()
+            .map(|s| format!("in {} minutes", s.div_ceil(60)))
+            .unwrap_or_else(|| "soon".into());
+        let sent = if body["email_sent"].as_bool() == Some(false) {
+            format!(
+                "The email to {} could NOT be sent, so give your human the link directly.",
+                a.email
+            )
+        } else {
+            format!("A verification email was sent to {}.", a.email)
+        };
+        let summary = format!(
+            "Claim started. {sent}\n\
+             Tell your human: open {} and enter the code {} (signing in or up with {}). The code expires {expires}.\n\
+             Then call opentrain_claim_status every {interval} seconds until it reports the account claimed.",
+            text_or(&body, "/verification_uri", "the link in the email"),
+            text_or(&body, "/user_code", "(see the email)"),
+            a.email,
+        );
+        ok(summary, body)
+    }
+
+    /// Check whether the human has completed the claim. When they have, the upgraded token of the claimed account is saved to the credentials file automatically (the pre-claim token stops working) and its scopes are reported; until then it reports pending. A slow_down status means polling too fast: wait the returned retryAfterSeconds. Wraps POST /api/agent/oauth/token.
+    #[tool(
+        name = "opentrain_claim_status",
+        title = "Check the claim",
+        input_schema = schema::<ClaimStatusArgs>(),
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
+    )]
+    async fn claim_status(&self, Args(a): Args<ClaimStatusArgs>) -> CallToolResult {
+        let config = self.config();
+        // The claimed account's token is delivered exactly once: make sure it can be saved before
+        // asking for it.
+        if let Err(e) = config.read() {
+            return refuse(format!(
+                "{e}. The claim was not checked: a completed claim delivers the new token only \
+                 once, and it could not be saved. Fix the file first."
+            ));
+        }
+        let token = match self.claim_token(a.claim_token.as_ref()) {
+            Ok(t) => t,
+            Err(message) => return refuse(message),
+        };
+        let req = Request::agent_post("/oauth/token")
+            .form(&[
+                ("grant_type", CLAIM_GRANT_TYPE),
+                ("claim_token", token.expose()),
+            ])
+            .secret(&token);
+        let body = match self.call(&req).await {
+            Ok(response) => response.body,
+            Err(ApiError::Http {
+                status: 400, body, ..
+            }) if matches!(
+                body.oauth_error(),
+                Some("authorization_pending" | "slow_down")
+            ) =>
+            {
+                let interval = &self.0.claim_interval;
+                if body.oauth_error() == Some("slow_down") {
+                    let slower = interval.load(Ordering::Relaxed) + 5;
+                    interval.store(slower, Ordering::Relaxed);
+                    return ok(
+                        format!(
+                            "Polling too fast (slow_down): the claim is still pending. Wait \
+                             {slower} seconds between checks from now on."
+                        ),
+                        json!({"status": "slow_down", "retryAfterSeconds": slower}),
+                    );
+                }
+                let wait = interval.load(Ordering::Relaxed);
+                return ok(
+                    format!(
+                        "Pending: your human has not completed the claim yet. Check again in \
+                         {wait} seconds (remind them of the link and code if needed)."
+                    ),
+                    json!({"status": "pending", "retryAfterSeconds": wait}),
+                );
+            }
+            Err(e) => return failure(&e, config),
+        };
+        let Some(access) = body["access_token"].as_str().and_then(Secret::new) else {
+            return refuse("The claim answer carried no access_token, so nothing was saved.");
+        };
+        let saved = config.update(OnCorrupt::Refuse, |map| {
+            map.insert(KEY_API_TOKEN.into(), access.expose().into());
+            map.remove(KEY_CLAIM_TOKEN);
+        });
+        let saved_to = match saved {
+            Ok(p) => p.display().to_string(),
+            Err(e) => {
+                return refuse(format!(
+                    "The account is claimed, but its new token could not be saved: {e}. It is \
+                     delivered only once, so a human must mint a token in the OpenTrain app \
+                     (Settings → API keys)."
+                ));
+            }
+        };
+        let summary = format!(
+            "Claimed: a human now owns this account. The new token {} was saved to {saved_to} \
+             (the pre-claim token no longer works).\n\
+             Scopes: {}.\n\
+             Hiring, inviting trainers, messaging and team invites are unlocked. payments:write \
+             and webhooks:manage are never granted this way: for milestones, top-ups or webhooks \
+             a human mints a token with them in the OpenTrain app (Settings → API keys).{}",
+            access.masked(),
+            joined(&body, "/scopes"),
+            env_token_note(self),
+        );
+        ok(summary, mask_tokens(&body, &saved_to))
+    }
+
+    /// Confirm that the configured token works and see who it acts for: user, account type and organization, the token's label and scopes, plus where the token came from (env var or credentials file) and the base URL. Use it first. Requires any valid token. Wraps GET /auth/me.
+    #[tool(
+        name = "opentrain_auth_status",
+        title = "Who am I",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn auth_status(&self) -> CallToolResult {
+        let settings = match self.config().settings() {
+            Ok(s) => s,
+            Err(e) => return failure(&e.into(), self.config()),
+        };
+        let claim_pending = matches!(settings.token_source, TokenSource::File(_))
+            && self.config().read().is_ok_and(|f| f.claim_token.is_some());
+        self.run(Request::get("/auth/me"), move |b| {
+            let who = text(b, "/actor/fullName")
+                .or_else(|| text(b, "/actor/email"))
+                .or_else(|| text(b, "/actor/userId"))
+                .unwrap_or_else(|| "an unnamed user".into());
+            let mut out = format!(
+                "Authenticated as {who} ({}), user {}.\n\
+                 Account: {} {} (role {}).\n\
+                 Token {} ({}) with scopes: {}.\n\
+                 Token from {}; base URL {} (from {}).",
+                text_or(b, "/actor/userType", "unknown type"),
+                text_or(b, "/actor/userId", "?"),
+                text_or(b, "/account/kind", "account"),
+                text_or(b, "/account/organizationId", ""),
+                text_or(b, "/account/memberRole", "?"),
+                text(b, "/token/label")
+                    .map(|l| format!("\"{l}\""))
+                    .unwrap_or_else(|| "(unlabelled)".into()),
+                text_or(b, "/token/id", "?"),
+                joined(b, "/token/scopes"),
+                settings.token_source,
+                settings.base_url.as_str().trim_end_matches('/'),
+                settings.base_url_origin,
+            );
+            if claim_pending {
+                out.push_str(
+                    "\nA claim token is still saved, so this agent account is probably not \
+                     claimed yet: see opentrain_claim_account.",
+                );
+            }
+            out
+        })
+        .await
+    }
+
+    /// Discover which API features are enabled for the account (drafting, publishing, hiring, messaging, team, payments, credits, webhooks) and the job-draft catalog: import formats, patchable field names and enum values. Probe it before a multi-step flow. Requires any valid token and the public_api_job_drafting feature. Wraps GET /job-drafts/capabilities.
+    #[tool(
+        name = "opentrain_capabilities",
+        title = "Feature capabilities",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn capabilities(&self) -> CallToolResult {
+        self.run(Request::get("/job-drafts/capabilities"), |b| {
+            let mut on = Vec::new();
+            let mut off = Vec::new();
+            if let Some(caps) = b.get("capabilities").and_then(Value::as_object) {
+                for (name, enabled) in caps {
+                    if enabled.as_bool() == Some(true) {
+                        on.push(name.as_str());
+                    } else {
+                        off.push(name.as_str());
+                    }
+                }
+            }
+            let list = |v: &[&str]| {
+                if v.is_empty() {
+                    "none".to_owned()
+                } else {
+                    v.join(", ")
+                }
+            };
+            let mut out = format!(
+                "Job drafting is enabled (rollout {}).\nEnabled: {}.\nDisabled: {}.\n\
+                 Draft import formats: {}.\nPatchable draft fields: {}.",
+                text_or(b, "/rolloutMode", "?"),
+                list(&on),
+                list(&off),
+                joined(b, "/draft/importFormats"),
+                joined(b, "/draft/updateKeys"),
+            );
+            if let Some(enums) = b.pointer("/draft/enums").and_then(Value::as_object) {
+                for (field, values) in enums {
+                    let values: Vec<&str> = values
+                        .as_array()
+                        .map(|a| a.iter().filter_map(Value::as_str).collect())
+                        .unwrap_or_default();
+                    out.push_str(&format!("\n{field}: {}.", values.join(", ")));
+                }
+            }
+            out
+        })
+        .await
+    }
+}
+
+impl OpenTrain {
+    /// The claim token from the argument, else from the credentials file.
+    /// `Err` is the text to refuse with.
+    fn claim_token(&self, arg: Option<&NonEmpty>) -> Result<Secret, String> {
+        if let Some(token) = arg.and_then(|t| Secret::new(t.as_str())) {
+            return Ok(token);
+        }
+        match self.config().read() {
+            Ok(file) => file.claim_token.clone().ok_or_else(|| {
+                format!(
+                    "No claim token is saved{}. Register first with opentrain_register_agent, or \
+                     pass claimToken. (An account whose claim completed no longer needs one: \
+                     check opentrain_auth_status.)",
+                    self.config()
+                        .path()
+                        .map(|p| format!(" in {}", p.display()))
+                        .unwrap_or_default()
+                )
+            }),
+            Err(e) => Err(format!("{e}. Pass claimToken explicitly, or fix the file.")),
+        }
+    }
+}

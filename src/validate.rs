@@ -1,0 +1,523 @@
+//! Argument types that validate themselves while they are deserialized, and carry their limits
+//! into the input schema. One type states a rule once: the schema an agent sees and the check a
+//! call goes through cannot drift apart.
+//!
+//! A value that breaks a rule fails deserialization with a message that quotes the rule; the
+//! argument parser (see `tools::Args`) prefixes it with the field's path, so the agent reads
+//! `limit: must be an integer from 1 to 100 (got 500)`. No HTTP request is made.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use rmcp::schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// Longest id accepted (the API's own ids are far shorter; this only stops abuse).
+pub const MAX_ID_CHARS: usize = 256;
+
+// ---------------------------------------------------------------------------------------------
+// Pure checks (used by the types below, and directly where a rule has no type of its own).
+
+/// An id that will become exactly one path segment.
+pub fn check_id(raw: &str) -> Result<String, String> {
+    let id = raw.trim();
+    if id.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if id == "." || id == ".." {
+        return Err(format!("{id:?} is not an id"));
+    }
+    if id.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    if id.chars().count() > MAX_ID_CHARS {
+        return Err(format!("must be at most {MAX_ID_CHARS} characters"));
+    }
+    Ok(id.to_owned())
+}
+
+/// An email address that plausibly reaches a person: `local@domain.tld`, no spaces.
+pub fn check_email(raw: &str) -> Result<String, String> {
+    let email = raw.trim();
+    let bad = || {
+        Err(format!(
+            "{email:?} is not an email address (expected name@example.com)"
+        ))
+    };
+    if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad();
+    }
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return bad();
+    };
+    let domain_ok = domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && !domain.contains('@');
+    if local.is_empty() || local.contains('@') || !domain_ok {
+        return bad();
+    }
+    Ok(email.to_owned())
+}
+
+/// An absolute `https://` URL with a host and no user-info.
+pub fn check_https_url(raw: &str) -> Result<String, String> {
+    let text = raw.trim();
+    if text.len() > 2048 {
+        return Err("must be at most 2048 characters".into());
+    }
+    let url = url::Url::parse(text).map_err(|e| format!("{text:?} is not a URL ({e})"))?;
+    if url.scheme() != "https" {
+        return Err(format!("must be an https:// URL (got {}://)", url.scheme()));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("must name a host".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not contain a user name or password".into());
+    }
+    Ok(text.to_owned())
+}
+
+/// Text of `min..=max` characters (Unicode scalar values, as the API counts them).
+pub fn check_text(raw: &str, min: usize, max: usize) -> Result<(), String> {
+    let n = raw.chars().count();
+    if n < min || n > max {
+        if min == 1 && n == 0 {
+            return Err("must not be empty".into());
+        }
+        return Err(format!("must be {min} to {max} characters (got {n})"));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deserialization helpers.
+
+struct StringVisitor;
+
+impl Visitor<'_> for StringVisitor {
+    type Value = String;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_owned())
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+        Ok(v)
+    }
+}
+
+/// Any JSON number, as f64 (LLMs sometimes write `25.0` for an integer).
+struct NumberVisitor;
+
+impl Visitor<'_> for NumberVisitor {
+    type Value = f64;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a number")
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
+        Ok(v as f64)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
+        Ok(v as f64)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
+        Ok(v)
+    }
+}
+
+fn integer_in<'de, D: Deserializer<'de>>(d: D, min: u64, max: u64) -> Result<u64, D::Error> {
+    let n = d.deserialize_any(NumberVisitor)?;
+    if n.fract() != 0.0 || !n.is_finite() || n < min as f64 || n > max as f64 {
+        return Err(de::Error::custom(if max == u64::MAX {
+            format!("must be a whole number of at least {min} (got {n})")
+        } else {
+            format!("must be a whole number from {min} to {max} (got {n})")
+        }));
+    }
+    Ok(n as u64)
+}
+
+macro_rules! string_newtype {
+    ($(#[$doc:meta])* $name:ident, $check:expr, $schema:tt) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+            /// Builds the value through the same check as deserialization.
+            pub fn parse(raw: &str) -> Result<Self, String> {
+                let check: fn(&str) -> Result<String, String> = $check;
+                check(raw).map($name)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = d.deserialize_str(StringVisitor)?;
+                Self::parse(&raw).map_err(de::Error::custom)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        impl JsonSchema for $name {
+            fn inline_schema() -> bool {
+                true
+            }
+            fn schema_name() -> Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                json_schema!($schema)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+string_newtype!(
+    /// An OpenTrain id (job, proposal, contract, …). Becomes exactly one percent-encoded path
+    /// segment; empty, `.`, `..` and control characters are refused.
+    Id,
+    check_id,
+    {"type": "string", "minLength": 1}
+);
+
+string_newtype!(
+    /// A human's email address.
+    Email,
+    check_email,
+    {"type": "string", "format": "email"}
+);
+
+string_newtype!(
+    /// An absolute https URL.
+    HttpsUrl,
+    check_https_url,
+    {"type": "string", "format": "uri", "pattern": "^https://"}
+);
+
+string_newtype!(
+    /// A plain-text message: 1 to 10,000 characters.
+    MessageText,
+    |raw| check_text(raw, 1, 10_000).map(|()| raw.to_owned()),
+    {"type": "string", "minLength": 1, "maxLength": 10000}
+);
+
+string_newtype!(
+    /// A plain-text job description: 1 to 60,000 characters (the API's limit).
+    JobDescription,
+    |raw| check_text(raw.trim(), 1, 60_000).map(|()| raw.to_owned()),
+    {"type": "string", "minLength": 1, "maxLength": 60000}
+);
+
+string_newtype!(
+    /// A non-empty string (claim tokens, free-text names).
+    NonEmpty,
+    |raw| if raw.trim().is_empty() { Err("must not be empty".to_owned()) } else { Ok(raw.trim().to_owned()) },
+    {"type": "string", "minLength": 1}
+);
+
+/// A page size from 1 to `MAX`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limit<const MAX: u32>(u32);
+
+impl<const MAX: u32> Limit<MAX> {
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl<'de, const MAX: u32> Deserialize<'de> for Limit<MAX> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        integer_in(d, 1, MAX as u64).map(|n| Limit(n as u32))
+    }
+}
+
+impl<const MAX: u32> fmt::Display for Limit<MAX> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<const MAX: u32> JsonSchema for Limit<MAX> {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        format!("Limit{MAX}").into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": "integer", "minimum": 1, "maximum": MAX})
+    }
+}
+
+/// A whole number of at least 1 (a unit volume such as a label count).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct PositiveInt(u64);
+
+impl<'de> Deserialize<'de> for PositiveInt {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        integer_in(d, 1, u64::MAX).map(PositiveInt)
+    }
+}
+
+impl JsonSchema for PositiveInt {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        "PositiveInt".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": "integer", "minimum": 1})
+    }
+}
+
+/// An amount in US dollars greater than zero.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Usd(f64);
+
+impl Usd {
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Usd {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = d.deserialize_any(NumberVisitor)?;
+        if !n.is_finite() || n <= 0.0 {
+            return Err(de::Error::custom(format!(
+                "must be an amount in USD greater than 0 (got {n})"
+            )));
+        }
+        Ok(Usd(n))
+    }
+}
+
+impl JsonSchema for Usd {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        "Usd".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": "number", "exclusiveMinimum": 0})
+    }
+}
+
+/// A credit top-up in US dollars: 10 to 10,000.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct TopUpUsd(f64);
+
+impl TopUpUsd {
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for TopUpUsd {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = d.deserialize_any(NumberVisitor)?;
+        if !n.is_finite() || !(10.0..=10_000.0).contains(&n) {
+            return Err(de::Error::custom(format!(
+                "must be from 10 to 10000 USD (got {n})"
+            )));
+        }
+        Ok(TopUpUsd(n))
+    }
+}
+
+impl JsonSchema for TopUpUsd {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        "TopUpUsd".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": "number", "minimum": 10, "maximum": 10000})
+    }
+}
+
+/// A JSON object with at least one key (a field patch).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Patch(serde_json::Map<String, serde_json::Value>);
+
+impl Patch {
+    pub fn into_inner(self) -> serde_json::Map<String, serde_json::Value> {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Patch {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let map = serde_json::Map::deserialize(d)?;
+        if map.is_empty() {
+            return Err(de::Error::custom(
+                "must name at least one field, e.g. {\"experienceLevel\": \"INTERMEDIATE\"}",
+            ));
+        }
+        Ok(Patch(map))
+    }
+}
+
+impl JsonSchema for Patch {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        "Patch".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": "object", "minProperties": 1})
+    }
+}
+
+/// A non-empty list of non-empty strings.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct NonEmptyList(Vec<String>);
+
+impl NonEmptyList {
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for NonEmptyList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let items = Vec::<String>::deserialize(d)?;
+        if items.is_empty() {
+            return Err(de::Error::custom("must list at least one item"));
+        }
+        if items.iter().any(|s| s.trim().is_empty()) {
+            return Err(de::Error::custom("must not contain empty strings"));
+        }
+        Ok(NonEmptyList(items))
+    }
+}
+
+impl JsonSchema for NonEmptyList {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        "NonEmptyList".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse<T: for<'de> Deserialize<'de>>(v: serde_json::Value) -> Result<T, String> {
+        serde_json::from_value(v).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn ids() {
+        assert_eq!(check_id(" job_1 ").unwrap(), "job_1");
+        for bad in ["", "   ", ".", "..", "a\nb", "\u{7f}"] {
+            assert!(check_id(bad).is_err(), "{bad:?} should be refused");
+        }
+        assert!(check_id(&"x".repeat(257)).is_err());
+        // Hostile-looking ids are fine here: they are encoded, not refused.
+        for ok in ["../tokens", "x?y=1", "x#y", "%2e%2e", "a/../../b"] {
+            assert!(check_id(ok).is_ok());
+        }
+        assert!(
+            parse::<Id>(json!(5))
+                .unwrap_err()
+                .contains("expected a string")
+        );
+    }
+
+    #[test]
+    fn emails() {
+        assert!(check_email("owner@example.com").is_ok());
+        for bad in [
+            "owner",
+            "owner@",
+            "@example.com",
+            "a b@example.com",
+            "a@b",
+            "a@.com",
+            "a@b..com",
+            "a@b.com.",
+        ] {
+            assert!(check_email(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn urls() {
+        assert!(check_https_url("https://example.com/hooks").is_ok());
+        assert!(
+            check_https_url("http://example.com/hooks")
+                .unwrap_err()
+                .contains("https")
+        );
+        assert!(check_https_url("https://user:pw@example.com/").is_err());
+        assert!(check_https_url("not a url").is_err());
+    }
+
+    #[test]
+    fn limits_and_amounts() {
+        assert_eq!(parse::<Limit<100>>(json!(25)).unwrap().get(), 25);
+        assert_eq!(parse::<Limit<100>>(json!(25.0)).unwrap().get(), 25);
+        assert!(
+            parse::<Limit<100>>(json!(0))
+                .unwrap_err()
+                .contains("from 1 to 100")
+        );
+        assert!(parse::<Limit<100>>(json!(101)).is_err());
+        assert!(parse::<Limit<100>>(json!(2.5)).is_err());
+        assert!(parse::<Limit<100>>(json!("25")).is_err());
+        assert!(parse::<Usd>(json!(0)).is_err());
+        assert!(parse::<Usd>(json!(-3)).is_err());
+        assert_eq!(parse::<Usd>(json!(0.5)).unwrap().get(), 0.5);
+        assert!(parse::<TopUpUsd>(json!(9.99)).is_err());
+        assert!(parse::<TopUpUsd>(json!(10_001)).is_err());
+        assert!(parse::<PositiveInt>(json!(0)).is_err());
+        assert!(parse::<PositiveInt>(json!(1.5)).is_err());
+    }
+
+    #[test]
+    fn text_lists_patches() {
+        assert!(parse::<MessageText>(json!("")).is_err());
+        assert!(parse::<MessageText>(json!("x".repeat(10_001))).is_err());
+        assert!(parse::<MessageText>(json!("é".repeat(10_000))).is_ok());
+        assert!(parse::<Patch>(json!({})).is_err());
+        assert!(parse::<Patch>(json!([])).is_err());
+        assert!(parse::<NonEmptyList>(json!([])).is_err());
+        assert!(parse::<NonEmptyList>(json!([""])).is_err());
+    }
+}

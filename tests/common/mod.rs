@@ -1,0 +1,240 @@
+//! Test harness: the real server in-process, driven by a real MCP client over an in-memory pipe,
+//! talking to a wiremock API on loopback, with its credentials file in a temp directory.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use opentrain_mcp::config::Config;
+use opentrain_mcp::{OpenTrain, Options};
+use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
+use rmcp::service::RunningService;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::Value;
+use tempfile::TempDir;
+use wiremock::MockServer;
+
+/// A realistic personal token (the docs only show `ot_pat_...`).
+pub const PAT: &str = "ot_pat_a1b2c3d4_S3cr3tS3cr3tS3cr3tS3cr3t9f2c";
+pub const PAT2: &str = "ot_pat_e5f6a7b8_Cl41m3dCl41m3dCl41m3dXyZ7d1e";
+pub const CLM: &str = "ot_clm_Q9w8E7r6T5y4U3i2O1p0aSdF4e21";
+
+pub struct Setup {
+    /// `OPENTRAIN_PERSONAL_API_TOKEN`.
+    pub env_token: Option<String>,
+    /// Point `OPENTRAIN_API_BASE_URL` at the mock API (else the file or the default decides).
+    pub base_url_from_env: bool,
+    /// Contents of cli.json before the server starts (raw text, so tests can write corrupt files).
+    pub file: Option<String>,
+    pub timeout: Duration,
+}
+
+impl Default for Setup {
+    fn default() -> Setup {
+        Setup {
+            env_token: Some(PAT.to_owned()),
+            base_url_from_env: true,
+            file: None,
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+pub struct Harness {
+    pub api: MockServer,
+    pub dir: TempDir,
+    pub server: OpenTrain,
+    pub client: RunningService<RoleClient, ()>,
+}
+
+impl Harness {
+    /// A server with an env token pointing at a fresh mock API.
+    pub async fn new() -> Harness {
+        Harness::with(Setup::default()).await
+    }
+
+    pub async fn with(setup: Setup) -> Harness {
+        let api = MockServer::start().await;
+        let dir = TempDir::new().expect("temp dir");
+        let path = dir.path().join("opentrain").join("cli.json");
+        if let Some(text) = &setup.file {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, text).unwrap();
+        }
+        let base = setup.base_url_from_env.then(|| api.uri());
+        let config = Config::new(Some(path), setup.env_token.as_deref(), base.as_deref());
+        let server = OpenTrain::new(
+            config,
+            Options {
+                timeout: setup.timeout,
+            },
+        );
+        let (server_io, client_io) = tokio::io::duplex(1 << 20);
+        let running = server.clone();
+        tokio::spawn(async move {
+            if let Ok(service) = running.serve(server_io).await {
+                let _ = service.waiting().await;
+            }
+        });
+        let client = ().serve(client_io).await.expect("client initializes");
+        Harness {
+            api,
+            dir,
+            server,
+            client,
+        }
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("opentrain").join("cli.json")
+    }
+
+    pub fn write_config(&self, value: &Value) {
+        let path = self.config_path();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, serde_json::to_string_pretty(value).unwrap()).unwrap();
+    }
+
+    pub fn read_config(&self) -> Value {
+        serde_json::from_str(&std::fs::read_to_string(self.config_path()).unwrap()).unwrap()
+    }
+
+    pub async fn call(&self, tool: &str, args: Value) -> CallToolResult {
+        let mut params = CallToolRequestParams::new(tool.to_owned());
+        if let Value::Object(map) = args {
+            params = params.with_arguments(map);
+        }
+        self.client
+            .call_tool(params)
+            .await
+            .expect("tools/call answered")
+    }
+
+    pub async fn tools(&self) -> Vec<Tool> {
+        self.client
+            .list_all_tools()
+            .await
+            .expect("tools/list answered")
+    }
+
+    pub async fn requests(&self) -> Vec<wiremock::Request> {
+        self.api.received_requests().await.unwrap_or_default()
+    }
+
+    /// The single request the API received.
+    pub async fn only_request(&self) -> wiremock::Request {
+        let mut all = self.requests().await;
+        assert_eq!(
+            all.len(),
+            1,
+            "expected exactly one request, got {}",
+            all.len()
+        );
+        all.remove(0)
+    }
+}
+
+pub fn text(result: &CallToolResult) -> String {
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn structured(result: &CallToolResult) -> &Value {
+    result
+        .structured_content
+        .as_ref()
+        .expect("structuredContent present")
+}
+
+pub fn is_error(result: &CallToolResult) -> bool {
+    result.is_error == Some(true)
+}
+
+/// A fixture from `fixtures/` (the docs' own examples).
+pub fn fixture(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+}
+
+/// What a request must look like, exactly.
+pub struct Sent<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    /// The raw query string (`None`: no query at all).
+    pub query: Option<&'a str>,
+    /// `Some(token)`: `Authorization: Bearer <token>`; `None`: no Authorization header.
+    pub bearer: Option<&'a str>,
+    pub body: SentBody<'a>,
+}
+
+pub enum SentBody<'a> {
+    None,
+    Json(Value),
+    Form(&'a str),
+}
+
+pub fn assert_sent(req: &wiremock::Request, want: &Sent) {
+    let what = format!("{} {}", req.method, req.url);
+    assert_eq!(req.method.as_str(), want.method, "method of {what}");
+    assert_eq!(req.url.path(), want.path, "path of {what}");
+    assert_eq!(req.url.query(), want.query, "query of {what}");
+    let header = |name: &str| {
+        req.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap_or("<non-ascii>").to_owned())
+    };
+    assert_eq!(
+        header("authorization"),
+        want.bearer.map(|t| format!("Bearer {t}")),
+        "Authorization of {what}"
+    );
+    assert_eq!(
+        header("user-agent").as_deref(),
+        Some(concat!("opentrain-mcp/", env!("CARGO_PKG_VERSION"))),
+        "User-Agent of {what}"
+    );
+    assert_eq!(
+        header("accept").as_deref(),
+        Some("application/json"),
+        "Accept of {what}"
+    );
+    match &want.body {
+        SentBody::None => {
+            assert!(
+                req.body.is_empty(),
+                "{what} should have no body, got {:?}",
+                String::from_utf8_lossy(&req.body)
+            );
+            assert_eq!(header("content-type"), None, "Content-Type of {what}");
+        }
+        SentBody::Json(expected) => {
+            assert_eq!(
+                header("content-type").as_deref(),
+                Some("application/json"),
+                "Content-Type of {what}"
+            );
+            let got: Value = serde_json::from_slice(&req.body).expect("JSON body");
+            assert_eq!(&got, expected, "body of {what}");
+        }
+        SentBody::Form(expected) => {
+            assert_eq!(
+                header("content-type").as_deref(),
+                Some("application/x-www-form-urlencoded"),
+                "Content-Type of {what}"
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&req.body),
+                *expected,
+                "body of {what}"
+            );
+        }
+    }
+}
