@@ -105,10 +105,11 @@ impl Request {
         self
     }
 
-    /// Adds `name=value` when the value is given (booleans render as `true`/`false`).
+    /// Adds `name=value` when the value is given and not empty (booleans render as
+    /// `true`/`false`).
     pub fn query(mut self, name: &'static str, value: Option<impl Display>) -> Request {
-        if let Some(value) = value {
-            self.query.push((name, value.to_string()));
+        if let Some(value) = value.map(|v| v.to_string()).filter(|v| !v.is_empty()) {
+            self.query.push((name, value));
         }
         self
     }
@@ -228,6 +229,7 @@ mod tests {
         let r = Request::get("/jobs")
             .query("q", Some("a&limit=999 #x+y"))
             .query("limit", None::<u32>)
+            .query("cursor", Some(""))
             .query("unreadOnly", Some(true));
         assert_eq!(
             r.query_string(),

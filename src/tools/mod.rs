@@ -9,7 +9,17 @@
 //! with text only.
 
 pub mod auth;
+pub mod contracts;
+pub mod credits;
+pub mod jobs;
+pub mod messages;
+pub mod payments;
+pub mod proposals;
 pub mod summary;
+pub mod team;
+pub mod tokens;
+pub mod updates;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -30,14 +40,46 @@ use crate::server::OpenTrain;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Toolset {
     Auth,
+    Jobs,
+    Proposals,
+    Messages,
+    Contracts,
+    Credits,
+    Updates,
+    Webhooks,
+    Tokens,
+    Team,
+    Payments,
 }
 
 impl Toolset {
-    pub const ALL: [Toolset; 1] = [Toolset::Auth];
+    pub const ALL: [Toolset; 11] = [
+        Toolset::Auth,
+        Toolset::Jobs,
+        Toolset::Proposals,
+        Toolset::Messages,
+        Toolset::Contracts,
+        Toolset::Credits,
+        Toolset::Updates,
+        Toolset::Webhooks,
+        Toolset::Tokens,
+        Toolset::Team,
+        Toolset::Payments,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Toolset::Auth => "auth",
+            Toolset::Jobs => "jobs",
+            Toolset::Proposals => "proposals",
+            Toolset::Messages => "messages",
+            Toolset::Contracts => "contracts",
+            Toolset::Credits => "credits",
+            Toolset::Updates => "updates",
+            Toolset::Webhooks => "webhooks",
+            Toolset::Tokens => "tokens",
+            Toolset::Team => "team",
+            Toolset::Payments => "payments",
         }
     }
 
@@ -45,6 +87,16 @@ impl Toolset {
     pub fn router(self) -> ToolRouter<OpenTrain> {
         match self {
             Toolset::Auth => OpenTrain::auth_router(),
+            Toolset::Jobs => OpenTrain::jobs_router(),
+            Toolset::Proposals => OpenTrain::proposals_router(),
+            Toolset::Messages => OpenTrain::messages_router(),
+            Toolset::Contracts => OpenTrain::contracts_router(),
+            Toolset::Credits => OpenTrain::credits_router(),
+            Toolset::Updates => OpenTrain::updates_router(),
+            Toolset::Webhooks => OpenTrain::webhooks_router(),
+            Toolset::Tokens => OpenTrain::tokens_router(),
+            Toolset::Team => OpenTrain::team_router(),
+            Toolset::Payments => OpenTrain::payments_router(),
         }
     }
 }
@@ -327,8 +379,14 @@ fn next_step(
             "already_accepted" => "The proposal was already hired; find its contract with \
                  opentrain_list_contracts."
                 .to_owned(),
+            "moderation_blocked" if detail_str(body, "status") == Some("DRAFT") => {
+                "The edit was saved, but moderation rejected it and the job was unpublished back \
+                 to DRAFT (see the reasons above). Fix those fields with \
+                 opentrain_update_job_draft_fields, then opentrain_publish_job again."
+                    .to_owned()
+            }
             "moderation_blocked" => "Moderation blocked the listing (see the reasons above). Edit \
-                 the offending fields, then publish again."
+                 the offending fields with opentrain_update_job_draft_fields, then publish again."
                 .to_owned(),
             "teams_not_enabled" => "Employer teams are not enabled for this account.".to_owned(),
             "invite_email_send_failed" => {

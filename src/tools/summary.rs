@@ -53,3 +53,136 @@ pub fn flag(v: &Value, pointer: &str) -> bool {
 pub fn count(n: usize, singular: &str, plural: &str) -> String {
     format!("{n} {}", if n == 1 { singular } else { plural })
 }
+
+/// At most this many items are listed in a summary; the rest are counted (all are in
+/// `structuredContent`), so a page of 100 never becomes pages of text.
+pub const LIST_LIMIT: usize = 20;
+
+/// A list summary: the count, one line per item (at most [`LIST_LIMIT`]), and the paging line.
+///
+/// `noun` is `(singular, plural)`; `line` renders one item on one line.
+pub fn list(
+    body: &Value,
+    items_pointer: &str,
+    noun: (&str, &str),
+    line: impl Fn(&Value) -> String,
+) -> String {
+    let all = items(body, items_pointer);
+    let mut out = if all.is_empty() {
+        format!("No {}.", noun.1)
+    } else {
+        format!("{}:", count(all.len(), noun.0, noun.1))
+    };
+    for item in all.iter().take(LIST_LIMIT) {
+        out.push_str("\n- ");
+        out.push_str(&line(item));
+    }
+    if all.len() > LIST_LIMIT {
+        out.push_str(&format!(
+            "\n… and {} more (all are in the structured result).",
+            all.len() - LIST_LIMIT
+        ));
+    }
+    out.push_str(&page_line(body));
+    out
+}
+
+/// How to get the next page, from the answer's `nextCursor`: a cursor to pass back, or that this
+/// was the last page. Empty when the endpoint is not paginated.
+pub fn page_line(body: &Value) -> String {
+    match body.get("nextCursor") {
+        Some(Value::String(cursor)) if !cursor.is_empty() => {
+            format!("\nMore results: call again with cursor \"{cursor}\".")
+        }
+        Some(Value::Null) => "\nThis is the last page.".to_owned(),
+        _ => String::new(),
+    }
+}
+
+/// Cents as dollars: `12345` → `$123.45`.
+pub fn cents(v: &Value, pointer: &str) -> String {
+    match v.pointer(pointer).and_then(Value::as_i64) {
+        Some(c) => {
+            let sign = if c < 0 { "-" } else { "" };
+            format!("{sign}${}.{:02}", c.abs() / 100, c.abs() % 100)
+        }
+        None => "?".to_owned(),
+    }
+}
+
+/// A dollar amount: `300` → `$300`, `0.06` → `$0.06`.
+pub fn usd(v: &Value, pointer: &str) -> String {
+    match v.pointer(pointer).and_then(Value::as_f64) {
+        Some(n) if n.fract() == 0.0 => format!("${n:.0}"),
+        Some(n) => format!("${n}"),
+        None => "?".to_owned(),
+    }
+}
+
+/// The summary of a co-signed request (`202` with a pending `approval`): what the human must do,
+/// by when, and how to find out that they did.
+pub fn approval(body: &Value) -> String {
+    let id = text_or(body, "/approval/id", "?");
+    format!(
+        "Nothing has happened yet and no money has moved: a signed-in human must confirm this at \
+         {} before {}. Share that link with your human now.\n\
+         Approval {id} ({}, {}). To see when it is confirmed, declined or expired, call \
+         opentrain_get_approval with approvalId \"{id}\", or watch opentrain_poll_updates for an \
+         approval.confirmed event.",
+        text_or(
+            body,
+            "/approval/approvalUrl",
+            "the approval page in the OpenTrain app"
+        ),
+        text_or(body, "/approval/expiresAt", "it expires (about 72 h)"),
+        text_or(body, "/approval/type", "approval"),
+        text_or(body, "/approval/status", "pending"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lists_are_capped_and_paged() {
+        let body = json!({"jobs": (0..30).map(|i| json!({"id": i})).collect::<Vec<_>>(), "nextCursor": "c2"});
+        let out = list(&body, "/jobs", ("job", "jobs"), |j| text_or(j, "/id", "?"));
+        assert!(out.starts_with("30 jobs:"));
+        assert_eq!(
+            out.lines().filter(|l| l.starts_with("- ")).count(),
+            LIST_LIMIT
+        );
+        assert!(out.contains("… and 10 more"));
+        assert!(out.ends_with("call again with cursor \"c2\"."));
+        let last = list(
+            &json!({"jobs": [], "nextCursor": null}),
+            "/jobs",
+            ("job", "jobs"),
+            |_| String::new(),
+        );
+        assert_eq!(last, "No jobs.\nThis is the last page.");
+    }
+
+    #[test]
+    fn money() {
+        let v = json!({"a": 12345, "b": -2500, "c": 300, "d": 0.06});
+        assert_eq!(cents(&v, "/a"), "$123.45");
+        assert_eq!(cents(&v, "/b"), "-$25.00");
+        assert_eq!(usd(&v, "/c"), "$300");
+        assert_eq!(usd(&v, "/d"), "$0.06");
+    }
+
+    #[test]
+    fn approvals_name_the_link_and_the_deadline() {
+        let out = approval(
+            &json!({"approval": {"id": "ap1", "type": "milestone_fund", "status": "pending",
+            "approvalUrl": "https://app.opentrain.ai/approvals/ap1", "expiresAt": "2026-06-15T10:00:00.000Z"}}),
+        );
+        assert!(out.contains(
+            "confirm this at https://app.opentrain.ai/approvals/ap1 before 2026-06-15T10:00:00.000Z"
+        ));
+        assert!(out.contains("opentrain_get_approval") && out.contains("opentrain_poll_updates"));
+    }
+}

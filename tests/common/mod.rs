@@ -238,3 +238,88 @@ pub fn assert_sent(req: &wiremock::Request, want: &Sent) {
         }
     }
 }
+
+/// One row of a toolset's table: the arguments, the exact request they must produce, the
+/// documented answer, and what the summary must tell the agent.
+pub struct Case {
+    pub tool: &'static str,
+    pub args: Value,
+    pub sent: Sent<'static>,
+    /// HTTP status of the canned answer.
+    pub status: u16,
+    /// The canned answer (a fixture from the docs).
+    pub reply: Value,
+    /// Substrings the text summary must contain.
+    pub summary: &'static [&'static str],
+}
+
+/// Runs each case against a fresh server and mock API: exactly one request, exactly as listed;
+/// a success result whose `structuredContent` is the answer unchanged; a summary that says what
+/// it must.
+pub async fn check_cases(cases: Vec<Case>) {
+    for case in cases {
+        let h = Harness::new().await;
+        wiremock::Mock::given(wiremock::matchers::any())
+            .respond_with(
+                wiremock::ResponseTemplate::new(case.status).set_body_json(case.reply.clone()),
+            )
+            .mount(&h.api)
+            .await;
+        let r = h.call(case.tool, case.args.clone()).await;
+        let label = format!("{} {}", case.tool, case.args);
+        assert!(!is_error(&r), "{label}: unexpected error: {}", text(&r));
+        assert_sent(&h.only_request().await, &case.sent);
+        assert_eq!(
+            structured(&r),
+            &case.reply,
+            "{label}: structuredContent must be the answer unchanged"
+        );
+        let t = text(&r);
+        for needle in case.summary {
+            assert!(
+                t.contains(needle),
+                "{label}: summary lacks {needle:?}:\n{t}"
+            );
+        }
+        assert!(!t.contains(PAT), "{label}: token in summary");
+    }
+}
+
+/// Arguments that must be refused locally: `isError`, a message containing `says`, and no
+/// request at all.
+pub struct Refused {
+    pub tool: &'static str,
+    pub args: Value,
+    pub says: &'static str,
+}
+
+pub async fn check_refused(cases: Vec<Refused>) {
+    let h = Harness::new().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({})))
+        .mount(&h.api)
+        .await;
+    for case in cases {
+        let r = h.call(case.tool, case.args.clone()).await;
+        let t = text(&r);
+        assert!(
+            is_error(&r),
+            "{} {} should be refused, got: {t}",
+            case.tool,
+            case.args
+        );
+        assert!(
+            t.contains(case.says),
+            "{} {}: message lacks {:?}:\n{t}",
+            case.tool,
+            case.args,
+            case.says
+        );
+        assert!(
+            h.requests().await.is_empty(),
+            "{} {}: a request was sent",
+            case.tool,
+            case.args
+        );
+    }
+}
