@@ -274,7 +274,7 @@ impl Config {
         }
         let loaded = match stamp {
             None => Ok(Arc::new(FileCreds::default())),
-            Some(_) => load_file(path).map(|(creds, _)| Arc::new(creds)),
+            Some(_) => load_file(path).map(Arc::new),
         };
         if let Err(e) = &loaded {
             tracing::warn!("{e}");
@@ -302,8 +302,8 @@ impl Config {
             .map_err(|e| io_error(&lock_path, "lock", &e))?;
 
         let mut object = match fs::read(&path) {
-            Ok(bytes) => match parse_object(&bytes) {
-                Ok(object) => object,
+            Ok(bytes) => match parse_file(&bytes) {
+                Ok((_, object)) => object,
                 Err(message) => match on_corrupt {
                     OnCorrupt::Refuse => return Err(ConfigError::Corrupt { path, message }),
                     OnCorrupt::MoveAside => {
@@ -359,18 +359,15 @@ fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, String> {
     }
 }
 
-fn load_file(path: &Path) -> Result<(FileCreds, Map<String, Value>), ConfigError> {
-    let bytes = fs::read(path).map_err(|e| io_error(path, "read", &e))?;
-    let corrupt = |message: String| ConfigError::Corrupt {
-        path: path.to_path_buf(),
-        message,
-    };
-    let object = parse_object(&bytes).map_err(corrupt)?;
-    let string_key = |key: &str| -> Result<Option<String>, ConfigError> {
+/// The one definition of a readable file: a JSON object whose known keys, when present, are
+/// strings (or null). Returns what this server understands and the whole object.
+fn parse_file(bytes: &[u8]) -> Result<(FileCreds, Map<String, Value>), String> {
+    let object = parse_object(bytes)?;
+    let string_key = |key: &str| -> Result<Option<String>, String> {
         match object.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(corrupt(format!("\"{key}\" must be a string"))),
+            Some(_) => Err(format!("\"{key}\" must be a string")),
         }
     };
     let creds = FileCreds {
@@ -382,6 +379,16 @@ fn load_file(path: &Path) -> Result<(FileCreds, Map<String, Value>), ConfigError
         exists: true,
     };
     Ok((creds, object))
+}
+
+fn load_file(path: &Path) -> Result<FileCreds, ConfigError> {
+    let bytes = fs::read(path).map_err(|e| io_error(path, "read", &e))?;
+    parse_file(&bytes)
+        .map(|(creds, _)| creds)
+        .map_err(|message| ConfigError::Corrupt {
+            path: path.to_path_buf(),
+            message,
+        })
 }
 
 fn is_loopback(host: &url::Host<&str>) -> bool {
