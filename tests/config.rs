@@ -51,17 +51,27 @@ fn the_env_token_wins_and_the_file_is_not_read() {
     assert_eq!(s.base_url.as_str(), "https://app.opentrain.ai/");
     assert_eq!(s.base_url_origin, "the default");
 
-    write(&path, &json!({"apiToken": PAT2, "baseUrl": "https://evil.example"}).to_string());
+    write(
+        &path,
+        &json!({"apiToken": PAT2, "baseUrl": "https://evil.example"}).to_string(),
+    );
     let s = config.settings().unwrap();
     assert_eq!(s.token.unwrap().expose(), PAT);
-    assert_eq!(s.base_url.as_str(), "https://app.opentrain.ai/", "a file cannot redirect the env token");
+    assert_eq!(
+        s.base_url.as_str(),
+        "https://app.opentrain.ai/",
+        "a file cannot redirect the env token"
+    );
 }
 
 #[test]
 fn the_env_base_url_wins_over_the_file() {
     let dir = TempDir::new().unwrap();
     let path = file_in(&dir);
-    write(&path, &json!({"apiToken": PAT2, "baseUrl": "https://file.example"}).to_string());
+    write(
+        &path,
+        &json!({"apiToken": PAT2, "baseUrl": "https://file.example"}).to_string(),
+    );
     let config = Config::new(Some(path), None, Some("http://127.0.0.1:3000/"));
     let s = config.settings().unwrap();
     assert_eq!(s.token.unwrap().expose(), PAT2);
@@ -73,7 +83,11 @@ fn the_env_base_url_wins_over_the_file() {
 fn the_file_supplies_token_and_base_url_without_env() {
     let dir = TempDir::new().unwrap();
     let path = file_in(&dir);
-    write(&path, &json!({"apiToken": format!(" {PAT2}\n"), "baseUrl": "https://staging.opentrain.ai/"}).to_string());
+    write(
+        &path,
+        &json!({"apiToken": format!(" {PAT2}\n"), "baseUrl": "https://staging.opentrain.ai/"})
+            .to_string(),
+    );
     let config = Config::new(Some(path.clone()), None, None);
     let s = config.settings().unwrap();
     assert_eq!(s.token.unwrap().expose(), PAT2, "trimmed");
@@ -96,14 +110,29 @@ fn no_file_and_no_env_means_no_token_and_the_default_url() {
 fn a_bad_base_url_is_refused_naming_its_source() {
     let dir = TempDir::new().unwrap();
     let path = file_in(&dir);
-    let config = Config::new(Some(path.clone()), Some(PAT), Some("http://api.example.com"));
+    let config = Config::new(
+        Some(path.clone()),
+        Some(PAT),
+        Some("http://api.example.com"),
+    );
     let e = config.settings().unwrap_err();
     assert!(matches!(e, ConfigError::BaseUrl { .. }));
-    assert!(e.to_string().contains("OPENTRAIN_API_BASE_URL") && e.to_string().contains("https"), "{e}");
+    assert!(
+        e.to_string().contains("OPENTRAIN_API_BASE_URL") && e.to_string().contains("https"),
+        "{e}"
+    );
 
-    write(&path, &json!({"apiToken": PAT, "baseUrl": "https://user:pw@app.opentrain.ai"}).to_string());
-    let e = Config::new(Some(path.clone()), None, None).settings().unwrap_err();
-    assert!(e.to_string().contains("baseUrl in") && e.to_string().contains("user name"), "{e}");
+    write(
+        &path,
+        &json!({"apiToken": PAT, "baseUrl": "https://user:pw@app.opentrain.ai"}).to_string(),
+    );
+    let e = Config::new(Some(path.clone()), None, None)
+        .settings()
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("baseUrl in") && e.to_string().contains("user name"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -151,7 +180,10 @@ fn writes_are_atomic_private_and_keep_unknown_keys() {
     use std::os::unix::fs::PermissionsExt;
     let dir = TempDir::new().unwrap();
     let path = file_in(&dir);
-    write(&path, "{\"zeta\": {\"nested\": [1, 2]}, \"apiToken\": \"old\", \"alpha\": true}");
+    write(
+        &path,
+        "{\"zeta\": {\"nested\": [1, 2]}, \"apiToken\": \"old\", \"alpha\": true}",
+    );
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     let config = Config::new(Some(path.clone()), None, None);
     config
@@ -162,7 +194,10 @@ fn writes_are_atomic_private_and_keep_unknown_keys() {
         .unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     let value: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(value, json!({"zeta": {"nested": [1, 2]}, "apiToken": PAT, "alpha": true}));
+    assert_eq!(
+        value,
+        json!({"zeta": {"nested": [1, 2]}, "apiToken": PAT, "alpha": true})
+    );
     // Key order is preserved, the file ends with a newline, and it is private.
     assert!(text.find("zeta").unwrap() < text.find("apiToken").unwrap());
     assert!(text.ends_with("}\n"));
@@ -192,7 +227,11 @@ fn a_missing_directory_is_created_private() {
             m.insert("apiToken".into(), json!(PAT));
         })
         .unwrap();
-    let mode = std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777;
+    let mode = std::fs::metadata(path.parent().unwrap())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(mode, 0o700);
 }
 
@@ -254,7 +293,10 @@ async fn the_server_starts_with_a_corrupt_file_and_tools_explain_it() {
     let r = h.call("opentrain_auth_status", json!({})).await;
     assert!(is_error(&r));
     let t = text(&r);
-    assert!(t.contains(&h.config_path().display().to_string()) && t.contains("invalid JSON"), "{t}");
+    assert!(
+        t.contains(&h.config_path().display().to_string()) && t.contains("invalid JSON"),
+        "{t}"
+    );
     assert!(h.requests().await.is_empty());
 }
 
@@ -275,17 +317,30 @@ async fn a_cli_login_takes_effect_without_a_restart() {
     h.write_config(&json!({"apiToken": PAT2}));
     h.call("opentrain_auth_status", json!({})).await;
     let reqs = h.requests().await;
-    assert_eq!(reqs[0].headers.get("authorization").unwrap(), &format!("Bearer {PAT}"));
-    assert_eq!(reqs[1].headers.get("authorization").unwrap(), &format!("Bearer {PAT2}"));
+    assert_eq!(
+        reqs[0].headers.get("authorization").unwrap(),
+        &format!("Bearer {PAT}")
+    );
+    assert_eq!(
+        reqs[1].headers.get("authorization").unwrap(),
+        &format!("Bearer {PAT2}")
+    );
 }
 
 #[test]
 fn debug_output_never_shows_a_token() {
     let dir = TempDir::new().unwrap();
     let path = file_in(&dir);
-    write(&path, &json!({"apiToken": PAT2, "claimToken": CLM}).to_string());
+    write(
+        &path,
+        &json!({"apiToken": PAT2, "claimToken": CLM}).to_string(),
+    );
     let config = Config::new(Some(path), Some(PAT), None);
-    let all = format!("{config:?} {:?} {:?}", config.settings().unwrap(), config.read().unwrap());
+    let all = format!(
+        "{config:?} {:?} {:?}",
+        config.settings().unwrap(),
+        config.read().unwrap()
+    );
     for secret in [PAT, PAT2, CLM] {
         assert!(!all.contains(secret), "{all}");
     }

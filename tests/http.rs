@@ -54,7 +54,10 @@ async fn get_gives_up_after_three_gateway_errors() {
     assert!(is_error(&r));
     assert_eq!(h.requests().await.len(), 3);
     let t = text(&r);
-    assert!(t.contains("HTTP 502") && t.contains("502 Bad Gateway 502 Bad Gateway nginx"), "{t}");
+    assert!(
+        t.contains("HTTP 502") && t.contains("502 Bad Gateway 502 Bad Gateway nginx"),
+        "{t}"
+    );
     assert!(!t.contains('<'), "no raw HTML: {t}");
     assert_eq!(
         structured(&r),
@@ -91,10 +94,17 @@ async fn post_is_not_retried_on_503() {
         .mount(&h.api)
         .await;
     let r = h
-        .call("opentrain_claim_account", json!({"email": "owner@example.com"}))
+        .call(
+            "opentrain_claim_account",
+            json!({"email": "owner@example.com"}),
+        )
         .await;
     assert!(is_error(&r));
-    assert_eq!(h.requests().await.len(), 1, "a write must never be repeated");
+    assert_eq!(
+        h.requests().await.len(),
+        1,
+        "a write must never be repeated"
+    );
     assert!(text(&r).contains("HTTP 503"), "{}", text(&r));
 }
 
@@ -160,7 +170,10 @@ async fn a_long_429_returns_at_once_with_retry_after_seconds() {
         &json!({"status": 429, "error": envelope, "retry_after_seconds": 30})
     );
     let t = text(&r);
-    assert!(t.contains("RATE_LIMITED") && t.contains("30 s") && t.contains("retry_after_seconds"), "{t}");
+    assert!(
+        t.contains("RATE_LIMITED") && t.contains("30 s") && t.contains("retry_after_seconds"),
+        "{t}"
+    );
 }
 
 #[tokio::test]
@@ -203,8 +216,14 @@ async fn payment_method_required_points_the_human_at_the_billing_url() {
         .await;
     let r = h.call("opentrain_auth_status", json!({})).await;
     let t = text(&r);
-    assert!(t.contains("billingUrl: https://app.opentrain.ai/settings/billing"), "{t}");
-    assert!(t.contains("Give your human https://app.opentrain.ai/settings/billing"), "{t}");
+    assert!(
+        t.contains("billingUrl: https://app.opentrain.ai/settings/billing"),
+        "{t}"
+    );
+    assert!(
+        t.contains("Give your human https://app.opentrain.ai/settings/billing"),
+        "{t}"
+    );
     assert_eq!(structured(&r), &json!({"status": 409, "error": envelope}));
 }
 
@@ -222,7 +241,10 @@ async fn scope_and_feature_failures_say_what_is_missing() {
     let r = h.call("opentrain_auth_status", json!({})).await;
     let t = text(&r);
     assert!(t.contains("lacks the scope(s) payments:write"), "{t}");
-    assert!(t.contains("\"grantedScopes\":[\"jobs:read\"]"), "other details shown: {t}");
+    assert!(
+        t.contains("\"grantedScopes\":[\"jobs:read\"]"),
+        "other details shown: {t}"
+    );
 
     Mock::given(any())
         .respond_with(ResponseTemplate::new(403).set_body_json(json!({
@@ -232,7 +254,11 @@ async fn scope_and_feature_failures_say_what_is_missing() {
         .mount(&h.api)
         .await;
     let r = h.call("opentrain_auth_status", json!({})).await;
-    assert!(text(&r).contains("public_api_credits feature is not enabled"), "{}", text(&r));
+    assert!(
+        text(&r).contains("public_api_credits feature is not enabled"),
+        "{}",
+        text(&r)
+    );
 }
 
 #[tokio::test]
@@ -244,7 +270,9 @@ async fn the_oauth_shape_becomes_an_actionable_error() {
     .await;
     Mock::given(method("POST"))
         .and(path("/api/agent/identity"))
-        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"error": "anonymous_not_enabled"})))
+        .respond_with(
+            ResponseTemplate::new(403).set_body_json(json!({"error": "anonymous_not_enabled"})),
+        )
         .mount(&h.api)
         .await;
     let r = h.call("opentrain_register_agent", json!({})).await;
@@ -291,13 +319,19 @@ async fn an_empty_2xx_is_an_empty_object() {
 async fn a_2xx_that_is_not_json_is_an_error() {
     let h = Harness::new().await;
     Mock::given(any())
-        .respond_with(ResponseTemplate::new(200).set_body_string("<html><body>Welcome to the portal</body></html>"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string("<html><body>Welcome to the portal</body></html>"),
+        )
         .mount(&h.api)
         .await;
     let r = h.call("opentrain_auth_status", json!({})).await;
     assert!(is_error(&r));
     let t = text(&r);
-    assert!(t.contains("not JSON") && t.contains("Welcome to the portal") && !t.contains("<html>"), "{t}");
+    assert!(
+        t.contains("not JSON") && t.contains("Welcome to the portal") && !t.contains("<html>"),
+        "{t}"
+    );
 }
 
 #[tokio::test]
@@ -319,8 +353,15 @@ async fn a_hung_api_ends_at_the_time_budget() {
     let r = h.call("opentrain_auth_status", json!({})).await;
     let took = started.elapsed();
     assert!(is_error(&r));
-    assert!(text(&r).contains("did not answer within 1 s"), "{}", text(&r));
-    assert!(took >= Duration::from_secs(1) && took < Duration::from_secs(3), "{took:?}");
+    assert!(
+        text(&r).contains("did not answer within 1 s"),
+        "{}",
+        text(&r)
+    );
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
 }
 
 #[tokio::test]
@@ -334,20 +375,31 @@ async fn a_cross_host_redirect_is_not_followed() {
     // 127.0.0.1 and localhost are different hosts to the client.
     let elsewhere = other.uri().replace("127.0.0.1", "localhost");
     Mock::given(any())
-        .respond_with(ResponseTemplate::new(302).insert_header("Location", format!("{elsewhere}{ME}")))
+        .respond_with(
+            ResponseTemplate::new(302).insert_header("Location", format!("{elsewhere}{ME}")),
+        )
         .mount(&h.api)
         .await;
     let r = h.call("opentrain_auth_status", json!({})).await;
     assert!(is_error(&r));
     assert!(text(&r).contains("redirect"), "{}", text(&r));
-    assert!(other.received_requests().await.unwrap_or_default().is_empty(), "the token went elsewhere");
+    assert!(
+        other
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty(),
+        "the token went elsewhere"
+    );
 }
 
 #[tokio::test]
 async fn a_same_origin_redirect_is_followed_with_the_token() {
     let h = Harness::new().await;
     Mock::given(path("/api/public/v1/auth/me"))
-        .respond_with(ResponseTemplate::new(307).insert_header("Location", "/api/public/v1/auth/me2"))
+        .respond_with(
+            ResponseTemplate::new(307).insert_header("Location", "/api/public/v1/auth/me2"),
+        )
         .mount(&h.api)
         .await;
     Mock::given(path("/api/public/v1/auth/me2"))
@@ -358,13 +410,20 @@ async fn a_same_origin_redirect_is_followed_with_the_token() {
     assert!(!is_error(&r), "{}", text(&r));
     let reqs = h.requests().await;
     assert_eq!(reqs.len(), 2);
-    assert_eq!(reqs[1].headers.get("authorization").unwrap(), &format!("Bearer {PAT}"));
+    assert_eq!(
+        reqs[1].headers.get("authorization").unwrap(),
+        &format!("Bearer {PAT}")
+    );
 }
 
 #[tokio::test]
 async fn an_unreachable_api_is_reported_as_a_connection_failure() {
     // A port that was just free: nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let dir = tempfile::TempDir::new().unwrap();
     let config = opentrain_mcp::config::Config::new(
         Some(dir.path().join("cli.json")),
@@ -375,7 +434,14 @@ async fn an_unreachable_api_is_reported_as_a_connection_failure() {
     let req = opentrain_mcp::api::Request::get("/auth/me");
     let started = Instant::now();
     let err = server.call(&req).await.unwrap_err();
-    assert!(matches!(err, opentrain_mcp::api::ApiError::Connect { .. }), "{err:?}");
+    assert!(
+        matches!(err, opentrain_mcp::api::ApiError::Connect { .. }),
+        "{err:?}"
+    );
     // Connection failures are retried (500 ms + 1 s) even for GET.
-    assert!(started.elapsed() >= Duration::from_millis(1500), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
 }

@@ -86,9 +86,11 @@ impl Proc {
     }
 
     fn initialize(&mut self) -> Value {
-        self.send(json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        self.send(
+            json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
             "protocolVersion": "2025-06-18", "capabilities": {},
-            "clientInfo": {"name": "e2e", "version": "1"}}}));
+            "clientInfo": {"name": "e2e", "version": "1"}}}),
+        );
         let init = self.recv();
         self.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
         init
@@ -126,7 +128,10 @@ fn help_and_version_print_to_stdout_and_exit_zero() {
     let help = run(&["--help"]);
     assert!(help.status.success());
     let text = String::from_utf8_lossy(&help.stdout);
-    assert!(text.contains("USAGE") && text.contains("claude mcp add opentrain -- opentrain-mcp"), "{text}");
+    assert!(
+        text.contains("USAGE") && text.contains("claude mcp add opentrain -- opentrain-mcp"),
+        "{text}"
+    );
     assert!(text.contains("OPENTRAIN_PERSONAL_API_TOKEN") && text.contains("cli.json"));
 
     let version = run(&["--version"]);
@@ -167,24 +172,42 @@ async fn a_whole_session_lists_tools_and_calls_one() {
     let init = p.initialize();
     assert_eq!(init["id"], 0);
     assert_eq!(init["result"]["serverInfo"]["name"], "opentrain");
-    assert_eq!(init["result"]["serverInfo"]["version"], env!("CARGO_PKG_VERSION"));
-    assert!(init["result"]["instructions"].as_str().unwrap().contains("opentrain_auth_status"));
+    assert_eq!(
+        init["result"]["serverInfo"]["version"],
+        env!("CARGO_PKG_VERSION")
+    );
+    assert!(
+        init["result"]["instructions"]
+            .as_str()
+            .unwrap()
+            .contains("opentrain_auth_status")
+    );
     assert!(init["result"]["capabilities"]["tools"].is_object());
 
     p.send(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}));
     let list = p.recv();
     let tools = list["result"]["tools"].as_array().unwrap();
     let names: Vec<&str> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
-    assert!(names.contains(&"opentrain_register_agent") && names.contains(&"opentrain_auth_status"));
+    assert!(
+        names.contains(&"opentrain_register_agent") && names.contains(&"opentrain_auth_status")
+    );
     assert!(names.iter().all(|n| n.starts_with("opentrain_")));
-    assert!(tools.iter().all(|t| t.get("outputSchema").is_none()), "no outputSchema");
+    assert!(
+        tools.iter().all(|t| t.get("outputSchema").is_none()),
+        "no outputSchema"
+    );
 
     p.send(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
         "params": {"name": "opentrain_auth_status", "arguments": {}}}));
     let call = p.recv();
     assert_eq!(call["id"], 2);
     assert_eq!(call["result"]["isError"], false);
-    assert!(call["result"]["content"][0]["text"].as_str().unwrap().contains("Mira Chen"));
+    assert!(
+        call["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Mira Chen")
+    );
     assert_eq!(call["result"]["structuredContent"], fixture("auth_me"));
 
     // A credential passed as an argument is logged by rmcp at trace: it must come out masked.
@@ -198,12 +221,24 @@ async fn a_whole_session_lists_tools_and_calls_one() {
     assert!(status.success(), "{status:?}");
     let stderr = p.stderr();
     assert!(stderr.contains("serving"), "logs go to stderr: {stderr}");
-    assert!(!stderr.contains(PAT), "the token leaked into the logs at trace level");
-    assert!(!stderr.contains(CLM), "the claim token leaked into the logs at trace level");
-    assert!(stderr.contains("ot_clm_…4e21"), "the masked form is what gets logged");
+    assert!(
+        !stderr.contains(PAT),
+        "the token leaked into the logs at trace level"
+    );
+    assert!(
+        !stderr.contains(CLM),
+        "the claim token leaked into the logs at trace level"
+    );
+    assert!(
+        stderr.contains("ot_clm_…4e21"),
+        "the masked form is what gets logged"
+    );
     let received = api.received_requests().await.unwrap();
     assert_eq!(received.len(), 2);
-    assert_eq!(received[0].headers.get("authorization").unwrap(), &format!("Bearer {PAT}"));
+    assert_eq!(
+        received[0].headers.get("authorization").unwrap(),
+        &format!("Bearer {PAT}")
+    );
 }
 
 #[test]
@@ -243,7 +278,11 @@ async fn closing_stdin_with_a_call_in_flight_exits_within_a_second() {
     p.close_stdin();
     let status = p.wait(Duration::from_secs(3));
     assert!(status.success(), "{status:?}");
-    assert!(closed.elapsed() < Duration::from_secs(1), "took {:?}", closed.elapsed());
+    assert!(
+        closed.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        closed.elapsed()
+    );
 }
 
 #[test]
@@ -267,7 +306,10 @@ fn garbage_on_stdin_does_not_stop_the_server() {
         }
     }
     assert!(got_list, "tools/list answered after garbage");
-    assert!(unknown_method_error, "an unknown method gets a JSON-RPC error");
+    assert!(
+        unknown_method_error,
+        "an unknown method gets a JSON-RPC error"
+    );
     p.close_stdin();
     assert!(p.wait(Duration::from_secs(2)).success());
 }
