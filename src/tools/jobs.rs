@@ -1,6 +1,1000 @@
 //! Jobs: draft, publish, update, close, list and search jobs.
+//!
+//! | tool | request |
+//! |---|---|
+//! | `opentrain_create_job_draft` | `POST /job-drafts` — one of three body shapes, see [`draft_body`] |
+//! | `opentrain_update_job_draft_fields` | `PATCH /job-drafts/{jobId}`, body = `patch` |
+//! | `opentrain_publish_job` | `POST /jobs/{jobId}/publish`, no body |
+//! | `opentrain_update_published_job` | `PATCH /jobs/{jobId}`, body = `patch` |
+//! | `opentrain_close_job` | `POST /jobs/{jobId}/close`, no body |
+//! | `opentrain_list_jobs` | `GET /jobs/mine?status&cursor&limit` |
+//! | `opentrain_search_jobs` | `GET /jobs?q&category&language&country&payType&limit&cursor`, no token |
+//!
+//! The draft summaries turn the API's gap-filling work list into questions for the human and the
+//! patch keys that answer them. The docs show that list in two shapes (rich entries at the top
+//! level, bare field names in `validation.missingFields`); both are read and merged.
 
+use std::fmt;
+
+use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::schemars::{self, JsonSchema};
+use rmcp::{tool, tool_router};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::summary::{self, LIST_LIMIT, flag, items, strings, text, text_or, usd};
+use super::{Args, failure, ok, refuse, schema};
+use crate::api::error::truncate_chars;
+use crate::api::{ApiError, Request};
 use crate::server::OpenTrain;
+use crate::validate::{Id, JobDescription, Limit, NonEmpty, Patch};
 
-#[rmcp::tool_router(router = jobs_router, vis = "pub(crate)", allow_empty)]
-impl OpenTrain {}
+/// The API's limit on `rawJobDescription`, in characters.
+const MAX_DESCRIPTION_CHARS: usize = 60_000;
+
+// ---------------------------------------------------------------------------------------------
+// Arguments
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateJobDraftArgs {
+    /// Plain-text job description or brief (the usual input), up to 60,000 characters.
+    job_description: Option<JobDescription>,
+    /// Title to put first (with jobDescription only).
+    title: Option<NonEmpty>,
+    /// Your own reference id, e.g. "acme-batch-7".
+    external_id: Option<NonEmpty>,
+    /// Same key on a retry returns the same draft, e.g. "acme-batch-7-v1".
+    idempotency_key: Option<NonEmpty>,
+    /// OpenTrain canonical job: title, description, paymentType, rateAmount, languages, …
+    canonical_job: Option<Map<String, Value>>,
+    /// schema.org JobPosting JSON-LD, or a body naming its format (e.g. indeed_xml).
+    import_payload: Option<Map<String, Value>>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateJobDraftFieldsArgs {
+    /// Id of your unpublished draft, from opentrain_create_job_draft.
+    job_id: Id,
+    /// Fields by patch key, e.g. {"experienceLevel": "INTERMEDIATE", "pricePerHour": 12}.
+    patch: Patch,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PublishJobArgs {
+    /// Id of the publish-ready draft to take live.
+    job_id: Id,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdatePublishedJobArgs {
+    /// Id of your published (OPEN) job.
+    job_id: Id,
+    /// Fields to change, same keys as for drafts, e.g. {"headcount": 8, "pricePerHour": 14}.
+    patch: Patch,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CloseJobArgs {
+    /// Id of your published job to close.
+    job_id: Id,
+}
+
+// A job's status, as `GET /jobs/mine` filters it.
+#[derive(Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JobStatus {
+    Draft,
+    Open,
+    Ongoing,
+    Completed,
+    Archived,
+    PendingApproval,
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            JobStatus::Draft => "DRAFT",
+            JobStatus::Open => "OPEN",
+            JobStatus::Ongoing => "ONGOING",
+            JobStatus::Completed => "COMPLETED",
+            JobStatus::Archived => "ARCHIVED",
+            JobStatus::PendingApproval => "PENDING_APPROVAL",
+        })
+    }
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListJobsArgs {
+    /// Only jobs in this status; omit for all.
+    status: Option<JobStatus>,
+    /// nextCursor from the previous page.
+    cursor: Option<String>,
+    /// Jobs per page, 1–100 (default 25).
+    limit: Option<Limit<100>>,
+}
+
+// How a public job pays, as `GET /jobs` filters it.
+#[derive(Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PayType {
+    PayPerHour,
+    FixedPrice,
+    PayPerLabel,
+}
+
+impl fmt::Display for PayType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PayType::PayPerHour => "PAY_PER_HOUR",
+            PayType::FixedPrice => "FIXED_PRICE",
+            PayType::PayPerLabel => "PAY_PER_LABEL",
+        })
+    }
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SearchJobsArgs {
+    /// Free text, e.g. "audio annotation".
+    q: Option<String>,
+    /// Category, e.g. "Audio Annotation".
+    category: Option<String>,
+    /// Required language, e.g. "Spanish".
+    language: Option<String>,
+    /// Allowed country, ISO code, e.g. "US".
+    country: Option<String>,
+    /// How the job pays.
+    pay_type: Option<PayType>,
+    /// Results per page, 1–50.
+    limit: Option<Limit<50>>,
+    /// nextCursor from the previous page.
+    cursor: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The create body
+
+/// The body of `POST /job-drafts` for these arguments, or why they are refused.
+///
+/// Exactly one input: `jobDescription` (sent as `rawJobDescription`, after the title and a blank
+/// line when one is given), `canonicalJob` (`{"format":"opentrain_canonical","job":…}`) or
+/// `importPayload` (schema.org `JobPosting` JSON-LD as
+/// `{"format":"schema_org_job_posting","jsonLd":…}`, or a body that already names its `format`,
+/// as is). `externalId` and `idempotencyKey` go at the top level of every shape.
+pub fn draft_body(a: CreateJobDraftArgs) -> Result<Value, String> {
+    let given: Vec<&str> = [
+        ("jobDescription", a.job_description.is_some()),
+        ("canonicalJob", a.canonical_job.is_some()),
+        ("importPayload", a.import_payload.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, present)| present.then_some(name))
+    .collect();
+    if given.len() != 1 {
+        return Err(format!(
+            "give exactly one of jobDescription (plain text, the usual way), canonicalJob or \
+             importPayload (got {})",
+            if given.is_empty() {
+                "none".to_owned()
+            } else {
+                given.join(" and ")
+            }
+        ));
+    }
+    if a.title.is_some() && a.job_description.is_none() {
+        return Err(format!(
+            "title applies only to jobDescription; put the title inside {} instead",
+            given[0]
+        ));
+    }
+
+    let mut body = Map::new();
+    if let Some(description) = a.job_description {
+        let raw = match &a.title {
+            Some(title) => format!("{title}\n\n{description}"),
+            None => description.as_str().to_owned(),
+        };
+        let chars = raw.chars().count();
+        if chars > MAX_DESCRIPTION_CHARS {
+            return Err(format!(
+                "title plus jobDescription come to {chars} characters, over the API's limit of \
+                 {MAX_DESCRIPTION_CHARS}"
+            ));
+        }
+        body.insert("rawJobDescription".into(), Value::String(raw));
+    } else if let Some(job) = a.canonical_job {
+        if job.is_empty() {
+            return Err("canonicalJob: must not be an empty object".into());
+        }
+        body.insert("format".into(), json!("opentrain_canonical"));
+        body.insert("job".into(), Value::Object(job));
+    } else if let Some(payload) = a.import_payload {
+        if payload.contains_key("format") {
+            body = payload;
+        } else if is_job_posting(&payload) {
+            body.insert("format".into(), json!("schema_org_job_posting"));
+            body.insert("jsonLd".into(), Value::Object(payload));
+        } else {
+            return Err(
+                "importPayload must be schema.org JSON-LD with \"@type\": \"JobPosting\", or a \
+                 ready request body that names its \"format\" (e.g. {\"format\": \"indeed_xml\", \
+                 \"xml\": \"<job>…</job>\"}); for plain text use jobDescription, for an OpenTrain \
+                 canonical job use canonicalJob"
+                    .into(),
+            );
+        }
+    }
+    for (key, value) in [
+        ("externalId", &a.external_id),
+        ("idempotencyKey", &a.idempotency_key),
+    ] {
+        let Some(value) = value else { continue };
+        match body.get(key) {
+            Some(inside) if inside.as_str() != Some(value.as_str()) => {
+                return Err(format!(
+                    "{} is given both as a parameter ({:?}) and inside importPayload ({inside}); \
+                     give it once",
+                    key,
+                    value.as_str()
+                ));
+            }
+            _ => {
+                body.insert(key.into(), Value::String(value.as_str().to_owned()));
+            }
+        }
+    }
+    Ok(Value::Object(body))
+}
+
+/// Whether a JSON-LD object's `@type` is `JobPosting` (alone or in a list).
+fn is_job_posting(payload: &Map<String, Value>) -> bool {
+    match payload.get("@type") {
+        Some(Value::String(t)) => t == "JobPosting",
+        Some(Value::Array(types)) => types.iter().any(|t| t == "JobPosting"),
+        _ => false,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Summaries
+
+/// One field a draft still needs, merged from the rich entries and the bare names.
+struct Missing<'a> {
+    field: &'a str,
+    entry: Option<&'a Value>,
+}
+
+/// Every missing field the answer names: the rich top-level `missingFields` entries first, then
+/// any `validation.missingFields` entry (a name or a rich object) not already listed.
+fn missing_fields(body: &Value) -> Vec<Missing<'_>> {
+    let mut out: Vec<Missing> = Vec::new();
+    let rich = items(body, "/missingFields");
+    let named = items(body, "/validation/missingFields");
+    for item in rich.iter().chain(named) {
+        let (field, entry) = match item {
+            Value::String(name) => (name.as_str(), None),
+            Value::Object(map) => match map.get("field").and_then(Value::as_str) {
+                Some(name) => (name, Some(item)),
+                None => continue,
+            },
+            _ => continue,
+        };
+        if field.is_empty() || out.iter().any(|m| m.field == field) {
+            continue;
+        }
+        out.push(Missing { field, entry });
+    }
+    out
+}
+
+/// The example value as it would appear in a patch: numbers and booleans bare, text quoted.
+fn example_value(entry: &Value) -> Option<Value> {
+    let raw = match entry.get("example")? {
+        Value::String(s) if s.is_empty() => return None,
+        Value::String(s) => s.as_str(),
+        Value::Null => return None,
+        other => return Some(other.clone()),
+    };
+    match entry.get("type").and_then(Value::as_str) {
+        Some("number" | "integer") => serde_json::from_str::<Value>(raw.trim())
+            .ok()
+            .filter(Value::is_number),
+        Some("boolean") => raw.parse::<bool>().ok().map(Value::Bool),
+        Some("enum" | "string" | "text") | None => Some(Value::String(raw.to_owned())),
+        Some(_) => None,
+    }
+}
+
+/// The lines for one missing field: the question, then type, allowed values and patch key(s).
+fn missing_line(m: &Missing) -> String {
+    let Some(entry) = m.entry else {
+        return format!(
+            "{}: ask your human for it (the API gave no question; opentrain_capabilities lists \
+             enum values). Patch key: {}.",
+            m.field, m.field
+        );
+    };
+    let label = text(entry, "/label").unwrap_or_else(|| m.field.to_owned());
+    let question = text(entry, "/prompt")
+        .or_else(|| text(entry, "/message"))
+        .map(|q| {
+            let q = q.trim();
+            let q = q.strip_prefix("ask:").map(str::trim_start).unwrap_or(q);
+            format!("ask: {q}")
+        })
+        .unwrap_or_else(|| format!("ask: what should {label} be?"));
+    let mut keys = strings(entry, "/updateKeys");
+    if keys.is_empty() {
+        keys.push(m.field);
+    }
+    let mut detail = Vec::new();
+    if let Some(kind) = text(entry, "/type") {
+        detail.push(format!("type {kind}"));
+    }
+    let allowed = strings(entry, "/enumValues");
+    if !allowed.is_empty() {
+        detail.push(format!("one of {}", allowed.join(", ")));
+    }
+    let key_text = if keys.len() == 1 {
+        format!("patch key {}", keys[0])
+    } else {
+        format!("patch keys {}", keys.join(", "))
+    };
+    match example_value(entry) {
+        Some(example) if keys.len() == 1 => {
+            detail.push(format!("{key_text}, e.g. {}", json!({keys[0]: example})));
+        }
+        _ => {
+            detail.push(key_text);
+            if let Some(example) = text(entry, "/example") {
+                detail.push(format!("example {example}"));
+            }
+        }
+    }
+    let mut line = format!("{label}: {question}\n  {}.", detail.join("; "));
+    if let Some(hint) = text(entry, "/hint") {
+        line.push_str(&format!(" Hint: {hint}"));
+    }
+    line
+}
+
+/// A short rendering of an element of a list of unknown shape (warnings, issues, reasons).
+fn describe(item: &Value) -> String {
+    match item {
+        Value::String(s) => truncate_chars(s, 200),
+        Value::Object(_) => {
+            let parts: Vec<String> = ["field", "path", "message", "reason", "code"]
+                .iter()
+                .filter_map(|k| text(item, &format!("/{k}")))
+                .collect();
+            if parts.is_empty() {
+                truncate_chars(&item.to_string(), 200)
+            } else {
+                parts.join(": ")
+            }
+        }
+        other => truncate_chars(&other.to_string(), 200),
+    }
+}
+
+/// Up to `max` elements of a list, `; `-separated, with the number left out.
+fn described(list: &[Value], max: usize) -> String {
+    let mut out: Vec<String> = list.iter().take(max).map(describe).collect();
+    if list.len() > max {
+        out.push(format!("and {} more", list.len() - max));
+    }
+    out.join("; ")
+}
+
+/// What the parser read from the input, for the human to check: scalar and string-list fields.
+fn parsed_fields(body: &Value) -> Option<String> {
+    let fields = body.get("normalizedFields")?.as_object()?;
+    let mut out = Vec::new();
+    for (key, value) in fields.iter().take(10) {
+        let shown = match value {
+            Value::String(s) if !s.is_empty() => truncate_chars(s, 80),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Array(list) if !list.is_empty() => {
+                let names: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
+                if names.is_empty() {
+                    continue;
+                }
+                truncate_chars(&names.join(", "), 80)
+            }
+            _ => continue,
+        };
+        out.push(format!("{key} {shown}"));
+    }
+    (!out.is_empty()).then(|| out.join("; "))
+}
+
+/// The list of missing fields and issues, and the next step, for a validation state found in
+/// `body` (a draft answer, or the `details` of a refused publish).
+fn validation_text(body: &Value, job_id: &str) -> String {
+    let missing = missing_fields(body);
+    let issues = items(body, "/validation/issues");
+    let ready = flag(body, "/validation/publishReady");
+    let mut out = Vec::new();
+    if !missing.is_empty() {
+        let mut block = String::from(
+            "Missing — ask your human each question in plain words (never ask them for JSON):",
+        );
+        for m in missing.iter().take(LIST_LIMIT) {
+            block.push_str("\n- ");
+            block.push_str(&missing_line(m));
+        }
+        if missing.len() > LIST_LIMIT {
+            block.push_str(&format!(
+                "\n… and {} more (see the structured result).",
+                missing.len() - LIST_LIMIT
+            ));
+        }
+        out.push(block);
+    }
+    let named = missing.len() as u64;
+    let counted = body
+        .pointer("/validation/missingFieldCount")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    if counted > named {
+        out.push(format!(
+            "The API counts {counted} missing field(s) but names {named}; review the draft in \
+             the app for the rest."
+        ));
+    }
+    if !issues.is_empty() {
+        out.push(format!("Issues: {}.", described(issues, 5)));
+    }
+    out.push(if ready {
+        format!(
+            "Next: once your human has reviewed it, call opentrain_publish_job with jobId \
+             \"{job_id}\" to take it live."
+        )
+    } else {
+        format!(
+            "Next: call opentrain_update_job_draft_fields with jobId \"{job_id}\" and a patch of \
+             the answers under their patch keys; repeat until publishReady is true, then \
+             opentrain_publish_job."
+        )
+    });
+    out.join("\n")
+}
+
+/// The summary of a draft answer (create or update).
+fn draft_summary(b: &Value, verb: &str) -> String {
+    let id = text_or(b, "/jobId", "?");
+    let ready = flag(b, "/validation/publishReady");
+    let missing = b
+        .pointer("/validation/missingFieldCount")
+        .and_then(Value::as_u64)
+        .unwrap_or(missing_fields(b).len() as u64);
+    let mut lines = vec![format!(
+        "Draft job {id} {verb} (status {}). publishReady: {ready}{}.",
+        text_or(b, "/status", "?"),
+        match (ready, missing) {
+            (true, _) => String::new(),
+            (false, 0) => " — not publishable yet".to_owned(),
+            (false, n) => format!(" — {n} required field(s) missing"),
+        }
+    )];
+    match (text(b, "/reviewUrl"), text(b, "/draftUrl")) {
+        (Some(review), Some(draft)) if review != draft => lines.push(format!(
+            "For your human to review: {review}\nDraft editor: {draft}"
+        )),
+        (Some(url), _) | (None, Some(url)) => lines.push(format!(
+            "Draft in the app, for your human to review and edit: {url}"
+        )),
+        (None, None) => {}
+    }
+    if let Some(parsed) = parsed_fields(b) {
+        lines.push(format!("Read from the input: {parsed}."));
+    }
+    let warnings = items(b, "/warnings");
+    if !warnings.is_empty() {
+        lines.push(format!("Warnings: {}.", described(warnings, 5)));
+    }
+    let unmapped = items(b, "/unmappedFields");
+    if !unmapped.is_empty() {
+        lines.push(format!("Not imported: {}.", described(unmapped, 5)));
+    }
+    let unsure = items(b, "/lowConfidenceFields");
+    if !unsure.is_empty() {
+        lines.push(format!(
+            "Check with your human (the parser was unsure): {}.",
+            described(unsure, 5)
+        ));
+    }
+    lines.push(validation_text(b, &id));
+    lines.join("\n")
+}
+
+fn publish_summary(b: &Value) -> String {
+    let id = text_or(b, "/jobId", "?");
+    let url = text_or(b, "/jobUrl", "(no URL returned)");
+    let mut lines = vec![if flag(b, "/alreadyPublished") {
+        format!(
+            "Job {id} was already published (nothing changed; status {}). It is live at {url}",
+            text_or(b, "/status", "?")
+        )
+    } else {
+        format!(
+            "Published: job {id} is live (status {}) at {url} — share this link with your human.",
+            text_or(b, "/status", "?")
+        )
+    }];
+    let warnings = items(b, "/warnings");
+    if !warnings.is_empty() {
+        lines.push(format!("Warnings: {}.", described(warnings, 5)));
+    }
+    if let Some(attempt) = text(b, "/publishAttemptId") {
+        lines.push(format!(
+            "Publish attempt {attempt} (quote it to OpenTrain support)."
+        ));
+    }
+    lines.push(format!(
+        "Next: watch for proposals with opentrain_list_proposals (jobId \"{id}\") or \
+         opentrain_poll_updates."
+    ));
+    lines.join("\n")
+}
+
+fn update_published_summary(b: &Value) -> String {
+    let id = text_or(b, "/jobId", "?");
+    let status = text_or(b, "/status", "?");
+    let reasons = items(b, "/moderation/reasons");
+    let mut lines = vec![format!(
+        "Job {id} updated (status {status}); moderation decision: {}{}.",
+        text_or(b, "/moderation/decision", "not reported"),
+        if reasons.is_empty() {
+            String::new()
+        } else {
+            format!(" — reasons: {}", described(reasons, 5))
+        }
+    )];
+    match text(b, "/status").as_deref() {
+        Some("OPEN") => lines.push("The listing stays live with the changes.".to_owned()),
+        Some(_) => lines.push(format!(
+            "The job is no longer live. Fix the flagged fields with \
+             opentrain_update_job_draft_fields (jobId \"{id}\"), then opentrain_publish_job."
+        )),
+        None => {}
+    }
+    lines.join("\n")
+}
+
+fn close_summary(b: &Value) -> String {
+    let id = text_or(b, "/jobId", "?");
+    let status = text_or(b, "/status", "?");
+    if flag(b, "/alreadyClosed") {
+        format!("Job {id} was already closed (status {status}); nothing changed.")
+    } else {
+        format!(
+            "Closed job {id} (status {status}): it no longer takes proposals and is off the \
+             public listings. Existing contracts continue."
+        )
+    }
+}
+
+fn my_job_line(job: &Value) -> String {
+    let mut line = format!(
+        "\"{}\" (id {}) — {}",
+        text_or(job, "/title", "untitled"),
+        text_or(job, "/id", "?"),
+        text_or(job, "/status", "?"),
+    );
+    if let Some(total) = text(job, "/proposalCounts/total") {
+        line.push_str(&format!(", {total} proposals"));
+        if let Some(unreviewed) = text(job, "/proposalCounts/unreviewed") {
+            line.push_str(&format!(" ({unreviewed} unreviewed)"));
+        }
+    }
+    if let Some(url) = text(job, "/jobUrl") {
+        line.push_str(&format!(" — {url}"));
+    }
+    line
+}
+
+/// A public job's pay: `$12/hour`, `$10–$15/hour`, `$500 fixed`, `$0.05/label`.
+fn pay(job: &Value) -> String {
+    let has = |key: &str| {
+        job.pointer(&format!("/pay/{key}"))
+            .is_some_and(Value::is_number)
+    };
+    let kind = text(job, "/pay/paymentType").unwrap_or_default();
+    let currency = text(job, "/pay/currency").filter(|c| c != "USD");
+    let money = |key: &str| {
+        let pointer = format!("/pay/{key}");
+        match &currency {
+            Some(c) => format!("{} {c}", text_or(job, &pointer, "?")),
+            None => usd(job, &pointer),
+        }
+    };
+    if has("hourlyRate") {
+        format!("{}/hour", money("hourlyRate"))
+    } else if has("hourlyMin") && has("hourlyMax") {
+        format!("{}–{}/hour", money("hourlyMin"), money("hourlyMax"))
+    } else if has("fixedPrice") {
+        format!("{} fixed", money("fixedPrice"))
+    } else if has("perLabelRate") {
+        format!("{}/label", money("perLabelRate"))
+    } else if kind.is_empty() {
+        "pay not stated".to_owned()
+    } else {
+        kind
+    }
+}
+
+fn public_job_line(job: &Value) -> String {
+    let or_any = |pointer: &str| {
+        let list = strings(job, pointer);
+        if list.is_empty() {
+            "any".to_owned()
+        } else {
+            list.join(", ")
+        }
+    };
+    format!(
+        "\"{}\" — {} — {} — languages {}; countries {} — {}",
+        text_or(job, "/title", "untitled"),
+        text_or(job, "/companyName", "company not shown"),
+        pay(job),
+        or_any("/languages"),
+        or_any("/countries"),
+        text_or(job, "/url", "(no URL)"),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tools
+
+#[tool_router(router = jobs_router, vis = "pub(crate)")]
+impl OpenTrain {
+    /// Create an unpublished job draft from exactly one of jobDescription (plain text, usual), canonicalJob or importPayload. The answer lists each missing field with a question for the human and the key to patch. Never publishes. Requires jobs:write + the public_api_job_drafting feature. Wraps POST /job-drafts.
+    #[tool(
+        name = "opentrain_create_job_draft",
+        title = "Create a job draft",
+        input_schema = schema::<CreateJobDraftArgs>(),
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn create_job_draft(&self, Args(a): Args<CreateJobDraftArgs>) -> CallToolResult {
+        let body = match draft_body(a) {
+            Ok(body) => body,
+            Err(message) => {
+                return refuse(format!(
+                    "Invalid arguments for opentrain_create_job_draft: {message}. Nothing was \
+                     sent; fix the arguments and call it again."
+                ));
+            }
+        };
+        self.run(Request::post("/job-drafts").json(&body), |b| {
+            draft_summary(b, "created")
+        })
+        .await
+    }
+
+    /// Fill in or correct fields of an unpublished draft: ask the human each missing field's question, then patch the answers under their patch keys. Returns the remaining gaps and publishReady. Never publishes. Requires jobs:write + the public_api_job_drafting feature. Wraps PATCH /job-drafts/{jobId}.
+    #[tool(
+        name = "opentrain_update_job_draft_fields",
+        title = "Update draft fields",
+        input_schema = schema::<UpdateJobDraftFieldsArgs>(),
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn update_job_draft_fields(
+        &self,
+        Args(a): Args<UpdateJobDraftFieldsArgs>,
+    ) -> CallToolResult {
+        let req = Request::patch("/job-drafts/{jobId}")
+            .id("jobId", &a.job_id)
+            .json(&a.patch);
+        self.run(req, |b| draft_summary(b, "updated")).await
+    }
+
+    /// Take a publish-ready draft live on the marketplace and get its public URL. Content is moderated; limit 3 publishes/day unclaimed, 20 claimed. Publishing a job that is already live changes nothing. Requires jobs:write + the public_api_job_publishing feature. Wraps POST /jobs/{jobId}/publish.
+    #[tool(
+        name = "opentrain_publish_job",
+        title = "Publish a job",
+        input_schema = schema::<PublishJobArgs>(),
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn publish_job(&self, Args(a): Args<PublishJobArgs>) -> CallToolResult {
+        let req = Request::post("/jobs/{jobId}/publish").id("jobId", &a.job_id);
+        match self.call(&req).await {
+            Ok(response) => ok(publish_summary(&response.body), response.body),
+            Err(e) => {
+                let mut result = failure(&e, self.config());
+                if let ApiError::Http {
+                    status: 400, body, ..
+                } = &e
+                    && let Some(details) = body.details()
+                    && details.get("validation").is_some()
+                {
+                    append_text(
+                        &mut result,
+                        &format!(
+                            "The draft is not publish-ready.\n{}",
+                            validation_text(details, a.job_id.as_str())
+                        ),
+                    );
+                }
+                result
+            }
+        }
+    }
+
+    /// Edit a live (OPEN) job. The edit is re-moderated: if moderation blocks it, the change is kept but the job is unpublished back to DRAFT and the error says why. For drafts use opentrain_update_job_draft_fields. Requires jobs:write + the public_api_job_publishing feature. Wraps PATCH /jobs/{jobId}.
+    #[tool(
+        name = "opentrain_update_published_job",
+        title = "Update a published job",
+        input_schema = schema::<UpdatePublishedJobArgs>(),
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn update_published_job(&self, Args(a): Args<UpdatePublishedJobArgs>) -> CallToolResult {
+        let req = Request::patch("/jobs/{jobId}")
+            .id("jobId", &a.job_id)
+            .json(&a.patch);
+        self.run(req, update_published_summary).await
+    }
+
+    /// Close (archive) one of your jobs: it stops taking proposals and leaves the public listings; existing contracts are unaffected. Closing a closed job reports alreadyClosed. Requires jobs:write + the public_api_job_publishing feature. Wraps POST /jobs/{jobId}/close.
+    #[tool(
+        name = "opentrain_close_job",
+        title = "Close a job",
+        input_schema = schema::<CloseJobArgs>(),
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn close_job(&self, Args(a): Args<CloseJobArgs>) -> CallToolResult {
+        let req = Request::post("/jobs/{jobId}/close").id("jobId", &a.job_id);
+        self.run(req, close_summary).await
+    }
+
+    /// List the account's own jobs, drafts included, newest first: title, id, status, proposal counts and public URL. Filter by status; page by passing nextCursor back as cursor. Works before the account is claimed. Requires jobs:read. Wraps GET /jobs/mine.
+    #[tool(
+        name = "opentrain_list_jobs",
+        title = "List my jobs",
+        input_schema = schema::<ListJobsArgs>(),
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn list_jobs(&self, Args(a): Args<ListJobsArgs>) -> CallToolResult {
+        let req = Request::get("/jobs/mine")
+            .query("status", a.status)
+            .query("cursor", a.cursor)
+            .query("limit", a.limit);
+        self.run(req, |b| {
+            summary::list(b, "/jobs", ("job", "jobs"), my_job_line)
+        })
+        .await
+    }
+
+    /// Search the public OpenTrain job marketplace, e.g. to calibrate rates and scope before posting; results may be 5 minutes old. Requires nothing: no token is sent (120 requests/minute per IP). Wraps GET /jobs.
+    #[tool(
+        name = "opentrain_search_jobs",
+        title = "Search public jobs",
+        input_schema = schema::<SearchJobsArgs>(),
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn search_jobs(&self, Args(a): Args<SearchJobsArgs>) -> CallToolResult {
+        let req = Request::get("/jobs")
+            .without_token()
+            .query("q", a.q)
+            .query("category", a.category)
+            .query("language", a.language)
+            .query("country", a.country)
+            .query("payType", a.pay_type)
+            .query("limit", a.limit)
+            .query("cursor", a.cursor);
+        self.run(req, |b| {
+            summary::list(b, "/jobs", ("public job", "public jobs"), public_job_line)
+        })
+        .await
+    }
+}
+
+/// Adds a paragraph to a result's text.
+fn append_text(result: &mut CallToolResult, extra: &str) {
+    let mut text: Vec<String> = result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect();
+    text.push(extra.to_owned());
+    result.content = vec![ContentBlock::text(text.join("\n"))];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(v: Value) -> CreateJobDraftArgs {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn draft_bodies() {
+        assert_eq!(
+            draft_body(args(
+                json!({"jobDescription": "Label 5k images.", "title": "Boxes"})
+            ))
+            .unwrap(),
+            json!({"rawJobDescription": "Boxes\n\nLabel 5k images."})
+        );
+        assert_eq!(
+            draft_body(args(
+                json!({"importPayload": {"@type": ["Thing", "JobPosting"]}})
+            ))
+            .unwrap(),
+            json!({"format": "schema_org_job_posting", "jsonLd": {"@type": ["Thing", "JobPosting"]}})
+        );
+        let err = draft_body(args(json!({"importPayload": {"@type": "Thing"}}))).unwrap_err();
+        assert!(
+            err.contains("JobPosting") && err.contains("format"),
+            "{err}"
+        );
+        let err = draft_body(args(json!({"canonicalJob": {}}))).unwrap_err();
+        assert!(err.contains("empty"), "{err}");
+        // A key given both ways must agree.
+        let err = draft_body(args(json!({
+            "importPayload": {"format": "hr_xml", "xml": "<x/>", "externalId": "a"},
+            "externalId": "b"
+        })))
+        .unwrap_err();
+        assert!(err.contains("give it once"), "{err}");
+        assert_eq!(
+            draft_body(args(json!({
+                "importPayload": {"format": "hr_xml", "xml": "<x/>", "externalId": "a"},
+                "externalId": "a"
+            })))
+            .unwrap(),
+            json!({"format": "hr_xml", "xml": "<x/>", "externalId": "a"})
+        );
+        // The title counts towards the API's limit.
+        let err = draft_body(args(
+            json!({"jobDescription": "x".repeat(60_000), "title": "T"}),
+        ))
+        .unwrap_err();
+        assert!(err.contains("60003 characters"), "{err}");
+    }
+
+    #[test]
+    fn missing_fields_merge_both_shapes() {
+        let body = json!({
+            "validation": {"publishReady": false, "missingFieldCount": 2,
+                           "missingFields": ["experienceLevel", "dataVolumeUnit"]},
+            "missingFields": [{"field": "experienceLevel", "prompt": "What level?"}]
+        });
+        let fields: Vec<&str> = missing_fields(&body).iter().map(|m| m.field).collect();
+        assert_eq!(fields, ["experienceLevel", "dataVolumeUnit"]);
+        let t = validation_text(&body, "j1");
+        assert!(t.contains("ask: What level?"), "{t}");
+        assert!(t.contains("dataVolumeUnit: ask your human"), "{t}");
+        assert!(
+            t.contains("opentrain_update_job_draft_fields with jobId \"j1\""),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn examples_are_typed_for_the_patch() {
+        let number = json!({"type": "number", "example": "0.05"});
+        assert_eq!(example_value(&number), Some(json!(0.05)));
+        let bad_number = json!({"type": "number", "example": "about 5"});
+        assert_eq!(example_value(&bad_number), None);
+        let list = json!({"type": "array", "example": "Spanish"});
+        assert_eq!(example_value(&list), None);
+        let entry = json!({"field": "languages", "type": "array", "example": "Spanish",
+                           "updateKeys": ["languages"]});
+        let line = missing_line(&Missing {
+            field: "languages",
+            entry: Some(&entry),
+        });
+        assert!(
+            line.contains("patch key languages; example Spanish"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn draft_summaries_show_urls_warnings_and_issues() {
+        let body = json!({
+            "jobId": "j9", "status": "DRAFT",
+            "draftUrl": "https://app.opentrain.ai/job-post?jobId=j9",
+            "reviewUrl": "https://app.opentrain.ai/review/j9",
+            "validation": {"publishReady": false, "issueCount": 1, "missingFieldCount": 0,
+                           "missingFields": [], "issues": [{"field": "fixedPrice", "message": "Too low"}]},
+            "warnings": ["Headcount guessed"],
+            "unmappedFields": [{"path": "salary.band", "reason": "unsupported"}],
+            "lowConfidenceFields": ["dataVolume"]
+        });
+        let t = draft_summary(&body, "created");
+        for needle in [
+            "Draft job j9 created (status DRAFT). publishReady: false — not publishable yet.",
+            "For your human to review: https://app.opentrain.ai/review/j9\nDraft editor: https://app.opentrain.ai/job-post?jobId=j9\n",
+            "Warnings: Headcount guessed.",
+            "Not imported: salary.band: unsupported.",
+            "Check with your human (the parser was unsure): dataVolume.",
+            "Issues: fixedPrice: Too low.",
+            "opentrain_update_job_draft_fields with jobId \"j9\"",
+        ] {
+            assert!(t.contains(needle), "lacks {needle:?}:\n{t}");
+        }
+        assert!(!t.contains("Missing —"), "{t}");
+    }
+
+    #[test]
+    fn live_updates_without_a_status_make_no_claim() {
+        let t = update_published_summary(&json!({"jobId": "j1"}));
+        assert_eq!(
+            t,
+            "Job j1 updated (status ?); moderation decision: not reported."
+        );
+    }
+
+    #[test]
+    fn pay_renders_each_kind() {
+        let job = |pay: Value| json!({ "pay": pay });
+        assert_eq!(
+            pay(&job(
+                json!({"paymentType": "PAY_PER_HOUR", "currency": "USD", "hourlyRate": 12})
+            )),
+            "$12/hour"
+        );
+        assert_eq!(
+            pay(&job(
+                json!({"hourlyRate": null, "hourlyMin": 10, "hourlyMax": 15.5})
+            )),
+            "$10–$15.5/hour"
+        );
+        assert_eq!(pay(&job(json!({"fixedPrice": 500}))), "$500 fixed");
+        assert_eq!(
+            pay(&job(json!({"perLabelRate": 0.05, "currency": "EUR"}))),
+            "0.05 EUR/label"
+        );
+        assert_eq!(
+            pay(&job(json!({"paymentType": "FIXED_PRICE"}))),
+            "FIXED_PRICE"
+        );
+        assert_eq!(pay(&json!({})), "pay not stated");
+    }
+}
