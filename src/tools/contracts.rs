@@ -1,6 +1,571 @@
 //! Contracts and milestones: contracts, milestones, co-signed funding and release, approvals.
+//!
+//! | tool | request |
+//! |---|---|
+//! | `opentrain_list_contracts` | `GET /contracts?jobId&status` |
+//! | `opentrain_get_contract` | `GET /contracts/{contractId}` |
+//! | `opentrain_create_milestone` | `POST /contracts/{contractId}/milestones` `{"description","name"?,"amountUsd"?,"volume"?,"dueDate"?}` |
+//! | `opentrain_request_milestone_funding` | `POST /milestones/{milestoneId}/fund` (no body; 202) |
+//! | `opentrain_request_milestone_approval` | `POST /milestones/{milestoneId}/approve` (no body; 202) |
+//! | `opentrain_get_approval` | `GET /approvals/{approvalId}` |
+//! | `opentrain_end_contract` | `POST /contracts/{contractId}/end` (no body; 200 ended, or 202) |
+//!
+//! Money never moves from a call: funding, release and ending a contract with funded escrow
+//! answer 202 with a pending approval a human confirms at its `approvalUrl`.
 
+use std::collections::BTreeMap;
+use std::fmt;
+
+use rmcp::model::CallToolResult;
+use rmcp::schemars::{self, JsonSchema};
+use rmcp::{tool, tool_router};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::Value;
+
+use super::summary::{self, flag, items, text, text_or, usd};
+use super::{Args, schema};
+use crate::api::Request;
 use crate::server::OpenTrain;
+use crate::validate::{Id, NonEmpty, PositiveInt, Usd};
 
-#[rmcp::tool_router(router = contracts_router, vis = "pub(crate)", allow_empty)]
-impl OpenTrain {}
+/// `status` filter of `GET /contracts`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ContractStatus {
+    Active,
+    Ended,
+}
+
+impl fmt::Display for ContractStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ContractStatus::Active => "active",
+            ContractStatus::Ended => "ended",
+        })
+    }
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListContractsArgs {
+    /// Only contracts on this job, e.g. "job_123" (a job you own).
+    job_id: Option<Id>,
+    /// "active" or "ended"; omit for both.
+    status: Option<ContractStatus>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContractIdArgs {
+    /// Contract id, e.g. "ctr_123" (from opentrain_list_contracts).
+    contract_id: Id,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateMilestoneArgs {
+    /// Contract id, e.g. "ctr_123".
+    contract_id: Id,
+    /// Work to deliver, e.g. "Label the next 5,000 posts".
+    description: NonEmpty,
+    /// Short name, e.g. "Batch 2".
+    name: Option<NonEmpty>,
+    /// USD, > 0, e.g. 300. Needed on fixed-price contracts.
+    amount_usd: Option<Usd>,
+    /// Labels or hours, integer >= 1, e.g. 5000. Needed on hourly/per-label contracts.
+    volume: Option<PositiveInt>,
+    /// ISO 8601 date, e.g. "2026-07-15".
+    due_date: Option<NonEmpty>,
+}
+
+/// The body of `POST /contracts/{contractId}/milestones`: the arguments minus the path id, absent
+/// optionals omitted.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MilestoneBody<'a> {
+    description: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "as_given_number"
+    )]
+    amount_usd: Option<Usd>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    volume: Option<PositiveInt>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    due_date: Option<&'a str>,
+}
+
+impl<'a> From<&'a CreateMilestoneArgs> for MilestoneBody<'a> {
+    fn from(a: &'a CreateMilestoneArgs) -> Self {
+        MilestoneBody {
+            description: a.description.as_str(),
+            name: a.name.as_ref().map(NonEmpty::as_str),
+            amount_usd: a.amount_usd,
+            volume: a.volume,
+            due_date: a.due_date.as_ref().map(NonEmpty::as_str),
+        }
+    }
+}
+
+/// A dollar amount as the agent wrote it: `300` goes out as `300`, not `300.0` (the docs'
+/// example sends whole dollars as integers).
+fn as_given_number<S: Serializer>(value: &Option<Usd>, s: S) -> Result<S::Ok, S::Error> {
+    match value.map(Usd::get) {
+        // Whole amounts below 2^53 are exact as integers.
+        Some(n) if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 => {
+            s.serialize_i64(n as i64)
+        }
+        Some(n) => s.serialize_f64(n),
+        None => s.serialize_none(),
+    }
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MilestoneIdArgs {
+    /// Milestone id, e.g. "ms_123" (from opentrain_get_contract).
+    milestone_id: Id,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApprovalIdArgs {
+    /// Approval id returned by a hire, fund, release or end-contract request, e.g. "apr_123".
+    approval_id: Id,
+}
+
+#[tool_router(router = contracts_router, vis = "pub(crate)")]
+impl OpenTrain {
+    /// List your contracts (one per hired AI trainer per job), newest first, each with its milestone timeline and the trainer's masked name. Filter by jobId and/or status; not paginated. The job's message thread id comes from opentrain_get_contract. Requires payments:read; works before the claim. Wraps GET /contracts.
+    #[tool(
+        name = "opentrain_list_contracts",
+        title = "List contracts",
+        input_schema = schema::<ListContractsArgs>(),
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn list_contracts(&self, Args(a): Args<ListContractsArgs>) -> CallToolResult {
+        let req = Request::get("/contracts")
+            .query("jobId", a.job_id.as_ref())
+            .query("status", a.status);
+        self.run(req, contracts_summary).await
+    }
+
+    /// Read one contract: status, the hired trainer (masked), every milestone with its funding and approval state and amount, the budget snapshot (funded vs consumed, state OK/LOW/DEPLETED) and jobDmConversationId for opentrain_send_message. Requires payments:read. Wraps GET /contracts/{contractId}.
+    #[tool(
+        name = "opentrain_get_contract",
+        title = "Get a contract",
+        input_schema = schema::<ContractIdArgs>(),
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn get_contract(&self, Args(a): Args<ContractIdArgs>) -> CallToolResult {
+        let req = Request::get("/contracts/{contractId}").id("contractId", &a.contract_id);
+        self.run(req, contract_summary).await
+    }
+
+    /// Add an unfunded milestone to an active contract. No money moves and nothing needs approval; fund it next with opentrain_request_milestone_funding. Give amountUsd (fixed price) or volume (hourly/per label). Requires payments:write, the public_api_payments_write feature and a claimed account. Wraps POST /contracts/{contractId}/milestones.
+    #[tool(
+        name = "opentrain_create_milestone",
+        title = "Create a milestone",
+        input_schema = schema::<CreateMilestoneArgs>(),
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn create_milestone(&self, Args(a): Args<CreateMilestoneArgs>) -> CallToolResult {
+        let req = Request::post("/contracts/{contractId}/milestones")
+            .id("contractId", &a.contract_id)
+            .json(&MilestoneBody::from(&a));
+        self.run(req, |b| created_milestone_summary(b, &a.contract_id))
+            .await
+    }
+
+    /// Ask for a NOT_FUNDED milestone to be funded into escrow. No money moves: it returns a pending approval a signed-in human must confirm at its approvalUrl within ~72 h; repeats return the same one. Requires payments:write, the public_api_payments_write feature, a claimed account and a payment method or credits. Wraps POST /milestones/{milestoneId}/fund.
+    #[tool(
+        name = "opentrain_request_milestone_funding",
+        title = "Request milestone funding",
+        input_schema = schema::<MilestoneIdArgs>(),
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn request_milestone_funding(&self, Args(a): Args<MilestoneIdArgs>) -> CallToolResult {
+        let req =
+            Request::post("/milestones/{milestoneId}/fund").id("milestoneId", &a.milestone_id);
+        self.run(req, |b| {
+            format!(
+                "Funding requested for milestone {}.\n{}",
+                a.milestone_id,
+                summary::approval(b)
+            )
+        })
+        .await
+    }
+
+    /// Ask for a funded (ACTIVE_FUNDED) milestone's escrow to be released to the trainer, usually after delivery. No money moves: it returns a pending approval a signed-in human must confirm at its approvalUrl within ~72 h. Requires payments:write, the public_api_payments_write feature and a claimed account. Wraps POST /milestones/{milestoneId}/approve.
+    #[tool(
+        name = "opentrain_request_milestone_approval",
+        title = "Request milestone release",
+        input_schema = schema::<MilestoneIdArgs>(),
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn request_milestone_approval(&self, Args(a): Args<MilestoneIdArgs>) -> CallToolResult {
+        let req =
+            Request::post("/milestones/{milestoneId}/approve").id("milestoneId", &a.milestone_id);
+        self.run(req, |b| {
+            format!(
+                "Release of milestone {} to the AI trainer requested; once confirmed, the escrowed \
+                 funds are paid out.\n{}",
+                a.milestone_id,
+                summary::approval(b)
+            )
+        })
+        .await
+    }
+
+    /// Check a co-sign approval from a hire, fund, release or end-contract request: pending (the human has not acted), confirmed (executed; see result), declined or expired (nothing happened). Past expiresAt a pending one reads as expired. Requires payments:read; works before the claim. Wraps GET /approvals/{approvalId}.
+    #[tool(
+        name = "opentrain_get_approval",
+        title = "Check an approval",
+        input_schema = schema::<ApprovalIdArgs>(),
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn get_approval(&self, Args(a): Args<ApprovalIdArgs>) -> CallToolResult {
+        let req = Request::get("/approvals/{approvalId}").id("approvalId", &a.approval_id);
+        self.run(req, approval_status_summary).await
+    }
+
+    /// End a contract. With no funded milestone it ends at once and for good; with funded escrow at stake it returns a pending approval instead, and nothing changes until a signed-in human confirms at its approvalUrl (~72 h). Requires payments:write, the public_api_payments_write feature and a claimed account. Wraps POST /contracts/{contractId}/end.
+    #[tool(
+        name = "opentrain_end_contract",
+        title = "End a contract",
+        input_schema = schema::<ContractIdArgs>(),
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn end_contract(&self, Args(a): Args<ContractIdArgs>) -> CallToolResult {
+        let req = Request::post("/contracts/{contractId}/end").id("contractId", &a.contract_id);
+        self.run(req, |b| {
+            if b.get("approval").is_some_and(Value::is_object) {
+                format!(
+                    "Contract {} has funded escrow, so ending it needs a human: it is still \
+                     active.\n{}",
+                    text(b, "/approval/contractId").unwrap_or_else(|| a.contract_id.to_string()),
+                    summary::approval(b)
+                )
+            } else {
+                format!(
+                    "Contract {} is now {}; this cannot be undone.",
+                    text(b, "/contractId").unwrap_or_else(|| a.contract_id.to_string()),
+                    text_or(b, "/status", "ended"),
+                )
+            }
+        })
+        .await
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Summaries
+
+/// `GET /contracts`: one line per contract.
+fn contracts_summary(b: &Value) -> String {
+    let mut out = summary::list(b, "/contracts", ("contract", "contracts"), |c| {
+        let mut line = format!(
+            "{} — {}, {} — \"{}\" (job {}) — {}",
+            text_or(c, "/id", "?"),
+            text_or(c, "/status", "?"),
+            text_or(c, "/freelancer/displayName", "unnamed trainer"),
+            text_or(c, "/title", "untitled"),
+            text_or(c, "/jobId", "?"),
+            milestone_tally(c),
+        );
+        if let Some(conversation) = text(c, "/jobDmConversationId") {
+            line.push_str(&format!(" — conversationId {conversation}"));
+        }
+        line
+    });
+    let all = items(b, "/contracts");
+    if !all.is_empty()
+        && all
+            .iter()
+            .all(|c| text(c, "/jobDmConversationId").is_none())
+    {
+        out.push_str("\nTo message a trainer, get the conversationId from opentrain_get_contract.");
+    }
+    out
+}
+
+/// "2 milestones: 1 ACTIVE_FUNDED, 1 NOT_FUNDED (1 approval pending)".
+fn milestone_tally(contract: &Value) -> String {
+    let all = items(contract, "/milestones");
+    if all.is_empty() {
+        return "no milestones".to_owned();
+    }
+    let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
+    for m in all {
+        *by_status
+            .entry(text_or(m, "/status", "UNKNOWN"))
+            .or_default() += 1;
+    }
+    let states: Vec<String> = by_status.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    let mut out = format!(
+        "{}: {}",
+        summary::count(all.len(), "milestone", "milestones"),
+        states.join(", ")
+    );
+    let pending = all.iter().filter(|m| flag(m, "/pendingApproval")).count();
+    if pending > 0 {
+        out.push_str(&format!(" ({pending} approval pending)"));
+    }
+    out
+}
+
+/// One milestone on one line: number, id, name, status, amount, due date, flags.
+fn milestone_line(m: &Value) -> String {
+    let mut line = format!(
+        "#{} {} \"{}\": {}",
+        text_or(m, "/milestoneNumber", "?"),
+        text_or(m, "/id", "?"),
+        text_or(m, "/name", "unnamed"),
+        text_or(m, "/status", "?"),
+    );
+    if m.pointer("/amountUsd").is_some_and(Value::is_number) {
+        line.push_str(&format!(", {}", usd(m, "/amountUsd")));
+    }
+    if let Some(volume) = text(m, "/volume") {
+        line.push_str(&format!(", volume {volume}"));
+    }
+    if let Some(due) = text(m, "/dueDate") {
+        line.push_str(&format!(", due {due}"));
+    }
+    if flag(m, "/pendingApproval") {
+        line.push_str(", approval pending");
+    }
+    if flag(m, "/needsReview") {
+        line.push_str(", needs your review");
+    }
+    line
+}
+
+/// `GET /contracts/{id}`: status, trainer, messaging, budget, milestones, next steps.
+fn contract_summary(b: &Value) -> String {
+    let Some(c) = b.get("contract") else {
+        return "The contract was read (see the structured result).".to_owned();
+    };
+    let mut out = format!(
+        "Contract {} \"{}\": {}, {} at {}, with {} ({}, user {}) on job {}.",
+        text_or(c, "/id", "?"),
+        text_or(c, "/title", "untitled"),
+        text_or(c, "/status", "?"),
+        text_or(c, "/paymentType", "?"),
+        usd(c, "/rateUsd"),
+        text_or(c, "/freelancer/displayName", "an unnamed trainer"),
+        text_or(c, "/freelancer/country", "country unknown"),
+        text_or(c, "/freelancer/userId", "?"),
+        text_or(c, "/jobId", "?"),
+    );
+    match text(c, "/jobDmConversationId") {
+        Some(id) => out.push_str(&format!(
+            "\nMessages: conversationId {id} (opentrain_send_message / opentrain_read_messages)."
+        )),
+        None => out.push_str("\nNo job conversation exists yet."),
+    }
+    out.push('\n');
+    out.push_str(&budget_line(c));
+    out.push('\n');
+    out.push_str(&summary::list(
+        c,
+        "/milestones",
+        ("milestone", "milestones"),
+        milestone_line,
+    ));
+    let all = items(c, "/milestones");
+    let any = |status: &str| all.iter().any(|m| m["status"] == status);
+    if any("NOT_FUNDED") {
+        out.push_str("\nFund a NOT_FUNDED milestone with opentrain_request_milestone_funding.");
+    }
+    if any("ACTIVE_FUNDED") {
+        out.push_str(
+            "\nRelease an ACTIVE_FUNDED milestone once the work is delivered with \
+             opentrain_request_milestone_approval.",
+        );
+    }
+    out
+}
+
+fn budget_line(c: &Value) -> String {
+    let Some(budget) = c.get("budget").filter(|v| v.is_object()) else {
+        return "Budget: not available.".to_owned();
+    };
+    let state = text_or(budget, "/state", "?");
+    let mut line = format!(
+        "Budget: {state} — funded {}",
+        usd(budget, "/fundedAmountUsd")
+    );
+    if let Some(fraction) = budget.pointer("/consumedFraction").and_then(Value::as_f64) {
+        line.push_str(&format!(", {:.0}% consumed", fraction * 100.0));
+    }
+    if budget["paymentType"] != "FIXED_PRICE"
+        && let Some(remaining) = text(budget, "/remainingVolume")
+    {
+        line.push_str(&format!(", {remaining} units remaining"));
+    }
+    line.push('.');
+    match state.as_str() {
+        "LOW" => line.push_str(
+            " Funds are running low: create and fund the next milestone to keep work going.",
+        ),
+        "DEPLETED" => line.push_str(
+            " Funds are used up: create and fund a new milestone before more work is done.",
+        ),
+        _ => {}
+    }
+    line
+}
+
+/// `POST /contracts/{id}/milestones` (201).
+fn created_milestone_summary(b: &Value, contract: &Id) -> String {
+    let m = b.get("milestone").unwrap_or(&Value::Null);
+    let id = text_or(m, "/id", "?");
+    let mut details = vec![format!("#{}", text_or(m, "/milestoneNumber", "?"))];
+    if let Some(name) = text(m, "/name") {
+        details.push(format!("\"{name}\""));
+    }
+    if m.pointer("/amountUsd").is_some_and(Value::is_number) {
+        details.push(usd(m, "/amountUsd"));
+    }
+    if let Some(volume) = text(m, "/volume") {
+        details.push(format!("volume {volume}"));
+    }
+    if let Some(due) = text(m, "/dueDate") {
+        details.push(format!("due {due}"));
+    }
+    format!(
+        "Created milestone {id} ({}) on contract {contract}. It is {}: no money has moved.\n\
+         Next: call opentrain_request_milestone_funding with milestoneId \"{id}\" to ask your \
+         human to fund it.",
+        details.join(", "),
+        text_or(m, "/status", "NOT_FUNDED"),
+    )
+}
+
+/// `GET /approvals/{id}`: where the approval stands and what to do about it.
+fn approval_status_summary(b: &Value) -> String {
+    let id = text_or(b, "/approval/id", "?");
+    let kind = text_or(b, "/approval/type", "approval");
+    let status = text_or(b, "/approval/status", "?");
+    let mut target = Vec::new();
+    for (label, pointer) in [
+        ("proposal", "/approval/proposalId"),
+        ("milestone", "/approval/milestoneId"),
+        ("contract", "/approval/contractId"),
+    ] {
+        if let Some(value) = text(b, pointer) {
+            target.push(format!("{label} {value}"));
+        }
+    }
+    let head = if target.is_empty() {
+        format!("Approval {id} ({kind})")
+    } else {
+        format!("Approval {id} ({kind}, {})", target.join(", "))
+    };
+    let retry = match kind.as_str() {
+        "proposal_hire" => "opentrain_hire_proposal",
+        "milestone_fund" => "opentrain_request_milestone_funding",
+        "milestone_approve" => "opentrain_request_milestone_approval",
+        "contract_end" => "opentrain_end_contract",
+        _ => "the same request",
+    };
+    match status.as_str() {
+        "pending" => format!(
+            "{head} is still pending: your human has not acted yet. They must confirm at {} \
+             before {}; nothing happens until then. Check again later, or watch \
+             opentrain_poll_updates for an approval.confirmed event.",
+            text_or(
+                b,
+                "/approval/approvalUrl",
+                "the approval page in the OpenTrain app"
+            ),
+            text_or(b, "/approval/expiresAt", "it expires"),
+        ),
+        "confirmed" => {
+            let mut out = format!("{head} was confirmed{} and has executed.", resolved_at(b));
+            if let Some(result) = b.pointer("/approval/result").and_then(Value::as_object)
+                && !result.is_empty()
+            {
+                let parts: Vec<String> = result
+                    .iter()
+                    .map(|(k, v)| match v {
+                        Value::String(s) => format!("{k} {s}"),
+                        other => format!("{k} {other}"),
+                    })
+                    .collect();
+                out.push_str(&format!(" Result: {}.", parts.join(", ")));
+            }
+            out.push(' ');
+            out.push_str(match kind.as_str() {
+                "proposal_hire" => {
+                    "The trainer is hired; see the contract with \
+                                    opentrain_get_contract."
+                }
+                "milestone_fund" => {
+                    "The milestone is funded in escrow; the trainer can work on it."
+                }
+                "milestone_approve" => "The milestone's funds were released to the trainer.",
+                "contract_end" => "The contract has ended.",
+                _ => "See the result in the structured content.",
+            });
+            out
+        }
+        "declined" => format!(
+            "{head} was declined by your human{}: nothing was executed and no money moved. \
+             Ask them why before trying again; {retry} creates a new approval.",
+            resolved_at(b)
+        ),
+        "expired" => format!(
+            "{head} expired without a decision (deadline {}): nothing was executed and no money \
+             moved. If it is still wanted, call {retry} again and share the new approvalUrl \
+             with your human.",
+            text_or(b, "/approval/expiresAt", "passed"),
+        ),
+        other => format!("{head} has status {other}."),
+    }
+}
+
+fn resolved_at(b: &Value) -> String {
+    text(b, "/approval/resolvedAt")
+        .map(|at| format!(" at {at}"))
+        .unwrap_or_default()
+}
