@@ -1,6 +1,68 @@
 //! Payments: pending payments.
+//!
+//! | tool | request |
+//! |---|---|
+//! | `opentrain_list_pending_payments` | `GET /payments/pending` |
+//!
+//! Amounts here are dollars (`amountUsd`), unlike the credits endpoints, which count cents.
 
+use rmcp::model::CallToolResult;
+use rmcp::{tool, tool_router};
+use serde_json::Value;
+
+use super::summary::{self, items, text, text_or, usd};
+use crate::api::Request;
 use crate::server::OpenTrain;
 
-#[rmcp::tool_router(router = payments_router, vis = "pub(crate)", allow_empty)]
-impl OpenTrain {}
+#[tool_router(router = payments_router, vis = "pub(crate)")]
+impl OpenTrain {
+    /// List the account's incomplete invoices, newest first: funding invoices waiting to be paid and payouts in flight, each with invoice number, status, kind, amount in USD, job and milestone. Read-only: never pays, releases or refunds anything. Not paginated. No parameters. Requires payments:read; works before the claim. Wraps GET /payments/pending.
+    #[tool(
+        name = "opentrain_list_pending_payments",
+        title = "List pending payments",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn list_pending_payments(&self) -> CallToolResult {
+        self.run(Request::get("/payments/pending"), pending_summary)
+            .await
+    }
+}
+
+fn pending_summary(b: &Value) -> String {
+    let mut out = summary::list(
+        b,
+        "/payments",
+        ("pending payment", "pending payments"),
+        |p| {
+            let mut line = format!(
+                "Invoice #{} ({}): {}, {}, {}",
+                text_or(p, "/invoiceNumber", "?"),
+                text_or(p, "/id", "?"),
+                text_or(p, "/status", "?"),
+                text_or(p, "/invoiceKind", "?"),
+                usd(p, "/amountUsd"),
+            );
+            if let Some(title) = text(p, "/job/title") {
+                line.push_str(&format!(" — job \"{title}\""));
+            }
+            if let Some(name) = text(p, "/milestone/name") {
+                line.push_str(&format!(", milestone \"{name}\""));
+            }
+            line
+        },
+    );
+    let all = items(b, "/payments");
+    if all.iter().any(|p| p["status"] == "PENDING_FUNDING") {
+        out.push_str(
+            "\nPENDING_FUNDING: a funding invoice waits on your side; it settles through your \
+             human's co-sign approval (track it with opentrain_get_approval or \
+             opentrain_poll_updates).",
+        );
+    }
+    out
+}
