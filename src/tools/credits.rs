@@ -1,6 +1,279 @@
 //! Credits: balance, ledger and Stripe top-ups.
+//!
+//! | tool | request |
+//! |---|---|
+//! | `opentrain_get_credits` | `GET /credits` |
+//! | `opentrain_list_credit_ledger` | `GET /credits/ledger?cursor&limit` |
+//! | `opentrain_create_credit_top_up` | `POST /credits/top-ups` `{"amountUsd"}` |
+//! | `opentrain_get_credit_top_up` | `GET /credits/top-ups/{topUpId}` |
+//!
+//! Amounts come back in cents and are shown in dollars. A top-up never moves money by itself:
+//! its summary hands the human the Stripe `checkoutUrl` to pay.
 
+use rmcp::model::CallToolResult;
+use rmcp::schemars::{self, JsonSchema};
+use rmcp::{tool, tool_router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::summary::{self, cents, text, text_or};
+use super::{Args, schema};
+use crate::api::Request;
 use crate::server::OpenTrain;
+use crate::validate::{Id, Limit, TopUpUsd};
 
-#[rmcp::tool_router(router = credits_router, vis = "pub(crate)", allow_empty)]
-impl OpenTrain {}
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListCreditLedgerArgs {
+    /// nextCursor from the previous page (older entries); omit for the newest.
+    cursor: Option<String>,
+    /// Entries per page, 1–100 (default 50), e.g. 25.
+    limit: Option<Limit<100>>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateCreditTopUpArgs {
+    /// Amount to add, in US dollars, from 10 to 10000, e.g. 100.
+    amount_usd: TopUpUsd,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GetCreditTopUpArgs {
+    /// Top-up id from opentrain_create_credit_top_up, e.g. "tu_123".
+    top_up_id: Id,
+}
+
+/// A dollar amount as a JSON number: whole dollars as an integer (`100`, as the docs send it),
+/// anything else as a decimal (`25.5`).
+fn usd_number(amount: f64) -> Value {
+    if amount.fract() == 0.0 && amount.abs() < 1e15 {
+        json!(amount as i64)
+    } else {
+        json!(amount)
+    }
+}
+
+/// Cents as a signed dollar amount: `+$100.00`, `-$25.00`.
+fn signed_cents(v: &Value, pointer: &str) -> String {
+    let shown = cents(v, pointer);
+    match v.pointer(pointer).and_then(Value::as_i64) {
+        Some(c) if c > 0 => format!("+{shown}"),
+        _ => shown,
+    }
+}
+
+/// One ledger entry on one line: type, signed amount, date, the ids it links to, its note.
+fn ledger_line(entry: &Value) -> String {
+    let mut line = format!(
+        "{} {} on {}",
+        text_or(entry, "/type", "?"),
+        signed_cents(entry, "/amountCents"),
+        text_or(entry, "/createdAt", "?"),
+    );
+    let links: Vec<String> = [
+        ("/topUpId", "top-up"),
+        ("/jobofferId", "proposal"),
+        ("/contractId", "contract"),
+        ("/milestoneId", "milestone"),
+        ("/holdEntryId", "hold"),
+    ]
+    .iter()
+    .filter_map(|(pointer, label)| text(entry, pointer).map(|id| format!("{label} {id}")))
+    .collect();
+    if !links.is_empty() {
+        line.push_str(&format!(" ({})", links.join(", ")));
+    }
+    if let Some(note) = text(entry, "/note") {
+        line.push_str(&format!(" — {note}"));
+    }
+    line
+}
+
+/// What a top-up's status means for the agent and its human.
+fn top_up_status(top_up: &Value) -> String {
+    let status = text_or(top_up, "/status", "unknown");
+    let meaning = match status.as_str() {
+        "PENDING" => format!(
+            "awaiting your human's payment at the checkout link (it lapses at {}). No money has \
+             moved yet; check again after they pay.",
+            text_or(
+                top_up,
+                "/expiresAt",
+                "its expiry, about 24 h after creation"
+            )
+        ),
+        "COMPLETED" => format!(
+            "paid at {}; the credits were added to the balance (opentrain_get_credits shows it).",
+            text_or(top_up, "/completedAt", "an unrecorded time")
+        ),
+        "EXPIRED" => "the checkout link lapsed unpaid and can no longer be paid. Create a new \
+                      top-up with opentrain_create_credit_top_up if credits are still needed."
+            .to_owned(),
+        "CANCELED" => "canceled; nothing was charged. Create a new top-up with \
+                       opentrain_create_credit_top_up if credits are still needed."
+            .to_owned(),
+        _ => "a status this server does not know; see the structured result.".to_owned(),
+    };
+    format!("{status}: {meaning}")
+}
+
+#[tool_router(router = credits_router, vis = "pub(crate)")]
+impl OpenTrain {
+    /// Read the prepaid credit balance: available (spendable now) and reserved (held in escrow for active hires), in dollars, plus the latest ledger entries. An account that never used credits reads as zero. Requires payments:read and the public_api_credits feature; works before the account is claimed. Wraps GET /credits.
+    #[tool(
+        name = "opentrain_get_credits",
+        title = "Credit balance",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn get_credits(&self) -> CallToolResult {
+        self.run(Request::get("/credits"), |b| {
+            let recent = if summary::items(b, "/credits/recentEntries").is_empty() {
+                "No ledger entries yet.".to_owned()
+            } else {
+                format!(
+                    "Latest {}",
+                    summary::list(
+                        b,
+                        "/credits/recentEntries",
+                        ("ledger entry", "ledger entries"),
+                        ledger_line,
+                    )
+                )
+            };
+            format!(
+                "Credits: {} available, {} reserved in escrow ({}).\n{recent}",
+                cents(b, "/credits/availableCents"),
+                cents(b, "/credits/reservedCents"),
+                text_or(b, "/credits/currency", "usd").to_uppercase(),
+            )
+        })
+        .await
+    }
+
+    /// Page through the credit ledger, newest first: top-ups, escrow holds, hold releases, captures, refunds and adjustments, each with its signed amount and the top-up, proposal, contract or milestone it belongs to. Pass nextCursor back as cursor for older entries. Requires payments:read and the public_api_credits feature. Wraps GET /credits/ledger.
+    #[tool(
+        name = "opentrain_list_credit_ledger",
+        title = "Credit ledger",
+        input_schema = schema::<ListCreditLedgerArgs>(),
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn list_credit_ledger(&self, Args(a): Args<ListCreditLedgerArgs>) -> CallToolResult {
+        let req = Request::get("/credits/ledger")
+            .query("cursor", a.cursor.as_deref())
+            .query("limit", a.limit);
+        self.run(req, |b| {
+            summary::list(
+                b,
+                "/entries",
+                ("ledger entry", "ledger entries"),
+                ledger_line,
+            )
+        })
+        .await
+    }
+
+    /// Start adding prepaid credits. Charges nothing itself: it returns a Stripe checkoutUrl your human must open and pay within about 24 h; the credits land once paid, and opentrain_get_credit_top_up tells when. Requires payments:write (never on agent-registered tokens), the public_api_credits feature and a claimed account. Wraps POST /credits/top-ups.
+    #[tool(
+        name = "opentrain_create_credit_top_up",
+        title = "Top up credits (human pays)",
+        input_schema = schema::<CreateCreditTopUpArgs>(),
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn create_credit_top_up(&self, Args(a): Args<CreateCreditTopUpArgs>) -> CallToolResult {
+        let req = Request::post("/credits/top-ups")
+            .json(&json!({"amountUsd": usd_number(a.amount_usd.get())}));
+        self.run(req, |b| {
+            let id = text(b, "/topUpId")
+                .or_else(|| text(b, "/topUp/id"))
+                .unwrap_or_else(|| "?".into());
+            format!(
+                "Top-up {id} of {} created ({}). No money has moved yet: your human must open \
+                 {} and pay before {}. Share that link with them now.\n\
+                 Then call opentrain_get_credit_top_up with topUpId \"{id}\" until it reports \
+                 COMPLETED; the credits are added automatically once paid.",
+                cents(b, "/topUp/amountCents"),
+                text_or(b, "/topUp/status", "PENDING"),
+                text_or(
+                    b,
+                    "/checkoutUrl",
+                    "the checkout link (missing from the answer)"
+                ),
+                text(b, "/expiresAt")
+                    .or_else(|| text(b, "/topUp/expiresAt"))
+                    .unwrap_or_else(|| "it expires (about 24 h)".into()),
+            )
+        })
+        .await
+    }
+
+    /// Check one credit top-up: PENDING (awaiting the human's payment), COMPLETED (credits added), EXPIRED (link lapsed unpaid) or CANCELED. Poll it after opentrain_create_credit_top_up. Requires payments:read and the public_api_credits feature. Wraps GET /credits/top-ups/{topUpId}.
+    #[tool(
+        name = "opentrain_get_credit_top_up",
+        title = "Top-up status",
+        input_schema = schema::<GetCreditTopUpArgs>(),
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn get_credit_top_up(&self, Args(a): Args<GetCreditTopUpArgs>) -> CallToolResult {
+        let req = Request::get("/credits/top-ups/{topUpId}").id("topUpId", &a.top_up_id);
+        self.run(req, |b| {
+            let top_up = b.get("topUp").unwrap_or(&Value::Null);
+            format!(
+                "Top-up {} of {} is {}",
+                text_or(top_up, "/id", "?"),
+                cents(top_up, "/amountCents"),
+                top_up_status(top_up),
+            )
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_sent_as_the_docs_write_them() {
+        assert_eq!(usd_number(100.0).to_string(), "100");
+        assert_eq!(usd_number(25.5).to_string(), "25.5");
+    }
+
+    #[test]
+    fn ledger_lines_are_signed_and_linked() {
+        let entry = json!({"type": "HOLD", "amountCents": -2500, "createdAt": "2026-06-11",
+            "holdEntryId": null, "jobofferId": "p1", "contractId": "c1", "milestoneId": "m1",
+            "topUpId": null, "note": null});
+        assert_eq!(
+            ledger_line(&entry),
+            "HOLD -$25.00 on 2026-06-11 (proposal p1, contract c1, milestone m1)"
+        );
+        let entry = json!({"type": "TOP_UP", "amountCents": 10000, "createdAt": "d",
+            "topUpId": "t1", "note": "thanks"});
+        assert_eq!(
+            ledger_line(&entry),
+            "TOP_UP +$100.00 on d (top-up t1) — thanks"
+        );
+    }
+}
