@@ -1,6 +1,141 @@
 //! Team: the employer team and invites.
+//!
+//! | tool | request |
+//! |---|---|
+//! | `opentrain_get_team` | `GET /team` |
+//! | `opentrain_invite_team_member` | `POST /team/invites` `{"email"}` |
 
+use rmcp::model::CallToolResult;
+use rmcp::schemars::{self, JsonSchema};
+use rmcp::{tool, tool_router};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::summary::{self, count, items, text, text_or};
+use super::{Args, schema};
+use crate::api::Request;
 use crate::server::OpenTrain;
+use crate::validate::Email;
 
-#[rmcp::tool_router(router = team_router, vis = "pub(crate)", allow_empty)]
-impl OpenTrain {}
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InviteTeamMemberArgs {
+    /// Email of the human to invite, e.g. "newhire@example.com".
+    email: Email,
+}
+
+fn member_line(member: &Value) -> String {
+    format!(
+        "{} <{}> {}, joined {}",
+        text_or(member, "/name", "(no name)"),
+        text_or(member, "/email", "no email"),
+        text_or(member, "/role", "?"),
+        text_or(member, "/joinedAt", "?"),
+    )
+}
+
+fn invite_line(invite: &Value) -> String {
+    format!(
+        "{} (invite {}), sent {}, expires {}",
+        text_or(invite, "/email", "?"),
+        text_or(invite, "/id", "?"),
+        text_or(invite, "/createdAt", "?"),
+        text_or(invite, "/expiresAt", "?"),
+    )
+}
+
+/// The team object: organization and owner, members, pending invites.
+fn team_summary(team: &Value) -> String {
+    let members = summary::list(team, "/members", ("member", "members"), member_line);
+    let invites = summary::list(
+        team,
+        "/invites",
+        ("pending invite", "pending invites"),
+        invite_line,
+    );
+    format!(
+        "Team of {} ({}), owner {}.\n{members}\n{invites}",
+        text_or(team, "/organization/name", "an unnamed organization"),
+        text_or(team, "/organization/id", "?"),
+        text_or(team, "/organization/ownerName", "unknown"),
+    )
+}
+
+fn invite_summary(body: &Value, asked: &str) -> String {
+    let email = text(body, "/email").unwrap_or_else(|| asked.to_owned());
+    let team = body.get("team").unwrap_or(&Value::Null);
+    let outcome = match text(body, "/status").as_deref() {
+        Some("invite_created") => {
+            let expires = items(team, "/invites")
+                .iter()
+                .find(|i| text(i, "/email").is_some_and(|e| e.eq_ignore_ascii_case(&email)))
+                .and_then(|i| text(i, "/expiresAt"))
+                .map(|e| format!(" (the invite expires {e})"))
+                .unwrap_or_default();
+            format!(
+                "invite_created: an invitation email was sent to {email}. They join once they \
+                 accept it{expires}; until then it is listed under pending invites in \
+                 opentrain_get_team."
+            )
+        }
+        Some("member_added") => format!(
+            "member_added: {email} already had an OpenTrain account and was added to the team \
+             directly (no email to accept)."
+        ),
+        Some("already_member") => {
+            format!("already_member: {email} is already on the team; nothing changed.")
+        }
+        Some(other) => format!("{other}: see the structured result for what happened to {email}."),
+        None => {
+            format!("The answer did not say what happened to {email}; check opentrain_get_team.")
+        }
+    };
+    format!(
+        "{outcome}\nThe team now has {} and {}.",
+        count(items(team, "/members").len(), "member", "members"),
+        count(
+            items(team, "/invites").len(),
+            "pending invite",
+            "pending invites"
+        ),
+    )
+}
+
+#[tool_router(router = team_router, vis = "pub(crate)")]
+impl OpenTrain {
+    /// Read the employer team: the organization and its owner, members with roles and emails, and pending email invites with their expiry. Requires team:read, the public_api_team feature and employer teams enabled; works before the account is claimed. Wraps GET /team.
+    #[tool(
+        name = "opentrain_get_team",
+        title = "Employer team",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn get_team(&self) -> CallToolResult {
+        self.run(Request::get("/team"), |b| {
+            team_summary(b.get("team").unwrap_or(&Value::Null))
+        })
+        .await
+    }
+
+    /// Invite a human to the employer team by email, sharing jobs and the team inbox with them. An existing OpenTrain user is added at once (member_added), anyone else is emailed an invite (invite_created), a current member is left alone (already_member). Requires team:write, the public_api_team feature and a claimed account. Wraps POST /team/invites.
+    #[tool(
+        name = "opentrain_invite_team_member",
+        title = "Invite a team member",
+        input_schema = schema::<InviteTeamMemberArgs>(),
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn invite_team_member(&self, Args(a): Args<InviteTeamMemberArgs>) -> CallToolResult {
+        let req = Request::post("/team/invites").json(&a);
+        let asked = a.email.as_str().to_owned();
+        self.run(req, move |b| invite_summary(b, &asked)).await
+    }
+}
