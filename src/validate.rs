@@ -292,10 +292,26 @@ impl JsonSchema for PositiveInt {
     }
 }
 
+/// A dollar amount as a JSON number the way the docs write one: whole dollars as an integer
+/// (`300`, not `300.0`), anything else as a decimal (`12.5`).
+fn serialize_dollars<S: Serializer>(n: f64, s: S) -> Result<S::Ok, S::Error> {
+    // Whole amounts below 2^53 are exact as integers.
+    if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 {
+        s.serialize_i64(n as i64)
+    } else {
+        s.serialize_f64(n)
+    }
+}
+
 /// An amount in US dollars greater than zero.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-#[serde(transparent)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Usd(f64);
+
+impl Serialize for Usd {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize_dollars(self.0, s)
+    }
+}
 
 impl Usd {
     pub fn get(self) -> f64 {
@@ -328,9 +344,14 @@ impl JsonSchema for Usd {
 }
 
 /// A credit top-up in US dollars: 10 to 10,000.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-#[serde(transparent)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TopUpUsd(f64);
+
+impl Serialize for TopUpUsd {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize_dollars(self.0, s)
+    }
+}
 
 impl TopUpUsd {
     pub fn get(self) -> f64 {
@@ -508,6 +529,19 @@ mod tests {
         assert!(parse::<TopUpUsd>(json!(10_001)).is_err());
         assert!(parse::<PositiveInt>(json!(0)).is_err());
         assert!(parse::<PositiveInt>(json!(1.5)).is_err());
+        // Dollars go out as the docs write them.
+        assert_eq!(
+            serde_json::to_string(&parse::<Usd>(json!(300.0)).unwrap()).unwrap(),
+            "300"
+        );
+        assert_eq!(
+            serde_json::to_string(&parse::<Usd>(json!(12.5)).unwrap()).unwrap(),
+            "12.5"
+        );
+        assert_eq!(
+            serde_json::to_string(&parse::<TopUpUsd>(json!(100)).unwrap()).unwrap(),
+            "100"
+        );
     }
 
     #[test]

@@ -674,7 +674,7 @@ async fn refusals_say_nothing_was_sent() {
         text(&r),
         "Invalid arguments for opentrain_create_job_draft: give exactly one of jobDescription \
          (plain text, the usual way), canonicalJob or importPayload (got none). Nothing was \
-         sent; fix the arguments and call it again."
+         sent; fix the arguments (see the tool's input schema) and call it again."
     );
     assert!(r.structured_content.is_none());
     assert!(h.requests().await.is_empty());

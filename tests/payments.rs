@@ -49,7 +49,7 @@ async fn pending_payments_are_listed_in_dollars() {
             reply: two,
             summary: &[
                 "2 pending payments:",
-                "- Invoice #1043 (inv_2): PENDING_PAYOUT, PAYOUT, $12.5 — job \"Spanish tweet sentiment labeling\"\n",
+                "- Invoice #1043 (inv_2): PENDING_PAYOUT, PAYOUT, $12.50 — job \"Spanish tweet sentiment labeling\"\n",
             ],
         },
         Case {

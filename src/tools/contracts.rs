@@ -19,7 +19,7 @@ use std::fmt;
 use rmcp::model::CallToolResult;
 use rmcp::schemars::{self, JsonSchema};
 use rmcp::{tool, tool_router};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::summary::{self, flag, items, text, text_or, usd};
@@ -86,10 +86,7 @@ struct MilestoneBody<'a> {
     description: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<&'a str>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "as_given_number"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     amount_usd: Option<Usd>,
     #[serde(skip_serializing_if = "Option::is_none")]
     volume: Option<PositiveInt>,
@@ -106,19 +103,6 @@ impl<'a> From<&'a CreateMilestoneArgs> for MilestoneBody<'a> {
             volume: a.volume,
             due_date: a.due_date.as_ref().map(NonEmpty::as_str),
         }
-    }
-}
-
-/// A dollar amount as the agent wrote it: `300` goes out as `300`, not `300.0` (the docs'
-/// example sends whole dollars as integers).
-fn as_given_number<S: Serializer>(value: &Option<Usd>, s: S) -> Result<S::Ok, S::Error> {
-    match value.map(Usd::get) {
-        // Whole amounts below 2^53 are exact as integers.
-        Some(n) if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 => {
-            s.serialize_i64(n as i64)
-        }
-        Some(n) => s.serialize_f64(n),
-        None => s.serialize_none(),
     }
 }
 

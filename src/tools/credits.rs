@@ -45,16 +45,6 @@ pub struct GetCreditTopUpArgs {
     top_up_id: Id,
 }
 
-/// A dollar amount as a JSON number: whole dollars as an integer (`100`, as the docs send it),
-/// anything else as a decimal (`25.5`).
-fn usd_number(amount: f64) -> Value {
-    if amount.fract() == 0.0 && amount.abs() < 1e15 {
-        json!(amount as i64)
-    } else {
-        json!(amount)
-    }
-}
-
 /// Cents as a signed dollar amount: `+$100.00`, `-$25.00`.
 fn signed_cents(v: &Value, pointer: &str) -> String {
     let shown = cents(v, pointer);
@@ -197,8 +187,7 @@ impl OpenTrain {
         )
     )]
     async fn create_credit_top_up(&self, Args(a): Args<CreateCreditTopUpArgs>) -> CallToolResult {
-        let req = Request::post("/credits/top-ups")
-            .json(&json!({"amountUsd": usd_number(a.amount_usd.get())}));
+        let req = Request::post("/credits/top-ups").json(&json!({"amountUsd": a.amount_usd}));
         self.run(req, |b| {
             let id = text(b, "/topUpId")
                 .or_else(|| text(b, "/topUp/id"))
@@ -253,12 +242,6 @@ impl OpenTrain {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn amounts_are_sent_as_the_docs_write_them() {
-        assert_eq!(usd_number(100.0).to_string(), "100");
-        assert_eq!(usd_number(25.5).to_string(), "25.5");
-    }
 
     #[test]
     fn ledger_lines_are_signed_and_linked() {

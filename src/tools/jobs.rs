@@ -23,7 +23,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::summary::{self, LIST_LIMIT, flag, items, strings, text, text_or, usd};
-use super::{Args, failure, ok, refuse, schema};
+use super::{Args, failure, invalid, ok, schema};
 use crate::api::error::truncate_chars;
 use crate::api::{ApiError, Request};
 use crate::server::OpenTrain;
@@ -673,10 +673,7 @@ impl OpenTrain {
         let body = match draft_body(a) {
             Ok(body) => body,
             Err(message) => {
-                return refuse(format!(
-                    "Invalid arguments for opentrain_create_job_draft: {message}. Nothing was \
-                     sent; fix the arguments and call it again."
-                ));
+                return invalid("opentrain_create_job_draft", &message);
             }
         };
         self.run(Request::post("/job-drafts").json(&body), |b| {
@@ -984,7 +981,7 @@ mod tests {
             pay(&job(
                 json!({"hourlyRate": null, "hourlyMin": 10, "hourlyMax": 15.5})
             )),
-            "$10–$15.5/hour"
+            "$10–$15.50/hour"
         );
         assert_eq!(pay(&job(json!({"fixedPrice": 500}))), "$500 fixed");
         assert_eq!(

@@ -129,21 +129,28 @@ impl<S, T: DeserializeOwned> FromContextPart<ToolCallContext<'_, S>> for Args<T>
     }
 }
 
+/// A refusal of bad arguments, before anything is sent. The argument parser's own errors and a
+/// tool's checks across several arguments read the same.
+pub fn invalid(tool: &str, detail: &str) -> CallToolResult {
+    refuse(format!(
+        "Invalid arguments for {tool}: {detail}. Nothing was sent; fix the arguments (see the \
+         tool's input schema) and call it again."
+    ))
+}
+
 /// Rewrites rmcp's argument-error text into one an agent can act on.
 pub fn rewrite_argument_error(tool: &str, result: &mut CallToolResult) {
     if result.is_error != Some(true) {
         return;
     }
-    for block in &mut result.content {
-        if let Some(text) = block.as_text()
-            && let Some(detail) = text.text.strip_prefix(RMCP_ARGUMENT_ERROR)
-        {
-            *block = ContentBlock::text(format!(
-                "Invalid arguments for {tool}: {}. Nothing was sent; fix the arguments (see the \
-                 tool's input schema) and call it again.",
-                detail.trim()
-            ));
-        }
+    let detail = result.content.iter().find_map(|block| {
+        block
+            .as_text()
+            .and_then(|t| t.text.strip_prefix(RMCP_ARGUMENT_ERROR))
+            .map(|d| d.trim().to_owned())
+    });
+    if let Some(detail) = detail {
+        *result = invalid(tool, &detail);
     }
 }
 
@@ -208,6 +215,9 @@ fn tidy(value: &mut Value) {
     if numeric_format {
         map.remove("format");
     }
+    // Serialization-only markers (a `skip_serializing` field) mean nothing for an input.
+    map.remove("writeOnly");
+    map.remove("readOnly");
     if map.get("additionalProperties") == Some(&Value::Bool(true)) {
         map.remove("additionalProperties");
     }

@@ -15,12 +15,13 @@
 use rmcp::model::CallToolResult;
 use rmcp::schemars::{self, JsonSchema};
 use rmcp::{tool, tool_router};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::messages::{FROM_OTHERS, excerpt, invalid};
-use super::summary::{approval, count, flag, items, list, strings, text, text_or, usd};
-use super::{Args, failure, ok, schema};
+use super::summary::{
+    FROM_OTHERS, approval, count, dollars, excerpt, flag, items, list, strings, text, text_or, usd,
+};
+use super::{Args, failure, invalid, ok, schema};
 use crate::api::{ApiError, Request};
 use crate::server::OpenTrain;
 use crate::validate::{Id, Limit, NonEmpty, Usd};
@@ -94,21 +95,10 @@ pub struct Milestone {
     #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<NonEmpty>,
     /// Amount in USD before fees, > 0, e.g. 300.
-    #[serde(serialize_with = "whole_or_fraction")]
     amount: Usd,
     /// Due date, ISO 8601, e.g. "2026-07-01".
     #[serde(skip_serializing_if = "Option::is_none")]
     due_date: Option<NonEmpty>,
-}
-
-/// `300` rather than `300.0`, as the docs write amounts; fractions as they are.
-fn whole_or_fraction<S: Serializer>(amount: &Usd, s: S) -> Result<S::Ok, S::Error> {
-    let n = amount.get();
-    if n.fract() == 0.0 && n < 9.0e15 {
-        s.serialize_u64(n as u64)
-    } else {
-        s.serialize_f64(n)
-    }
 }
 
 /// What the human is charged on confirmation: amount + 10% marketplace fee + $9.95 contract fee.
@@ -116,15 +106,6 @@ fn hire_charge(amount: f64) -> String {
     let cents = (amount * 100.0).round();
     let total = cents + (cents * 0.10).round() + 995.0;
     format!("${:.2}", total / 100.0)
-}
-
-/// `$300`, `$12.50`.
-fn dollars(amount: f64) -> String {
-    if amount.fract() == 0.0 {
-        format!("${amount:.0}")
-    } else {
-        format!("${amount:.2}")
-    }
 }
 
 /// `$0.06 per label`, `$18 per hour`, from a proposal's `bid`.
