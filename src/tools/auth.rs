@@ -35,11 +35,11 @@ pub const CLAIM_GRANT_TYPE: &str = "urn:opentrain:agent-auth:grant-type:claim";
 #[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RegisterAgentArgs {
-    /// Display name for the agent identity, shown to the human on the claim page, e.g. "Claude Code".
+    /// Name shown to the human on the claim page, e.g. "Claude Code".
     agent_name: Option<NonEmpty>,
-    /// Name for the employer organization created with the account, e.g. "Acme Research".
+    /// Name of the employer organization to create, e.g. "Acme Research".
     organization_name: Option<NonEmpty>,
-    /// Abandon the credentials already saved and register a brand-new account.
+    /// Abandon the saved credentials and register a new account.
     force: Option<bool>,
 }
 
@@ -55,9 +55,9 @@ struct IdentityBody<'a> {
 #[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClaimAccountArgs {
-    /// The human owner's email address, e.g. "owner@example.com". It must not already have an OpenTrain account.
+    /// The human owner's email, e.g. "owner@example.com"; it must not have an OpenTrain account yet.
     email: Email,
-    /// Claim token (ot_clm_…) from registration; defaults to the saved one.
+    /// Claim token (ot_clm_…); defaults to the saved one.
     claim_token: Option<NonEmpty>,
 }
 
@@ -101,7 +101,7 @@ fn env_token_note(server: &OpenTrain) -> String {
 
 #[tool_router(router = auth_router, vis = "pub(crate)")]
 impl OpenTrain {
-    /// Create a brand-new anonymous OpenTrain agent account; needs no credentials. The new ot_pat_ token and claim token are saved to the shared credentials file (~/.config/opentrain/cli.json), so every other tool works at once. Refuses when credentials are already saved unless force is true. The account starts unclaimed: it can draft and publish jobs and read proposals; hiring, messaging and money need a human to claim it (next: ask the human for an email, call opentrain_claim_account). Wraps POST /api/agent/identity.
+    /// Create a new, unclaimed agent account; no credentials needed. Its token and claim token are saved to the shared credentials file, so other tools work at once. Refuses if some are saved, unless force. Next: ask your human for an email, call opentrain_claim_account. Requires nothing. Wraps POST /api/agent/identity.
     #[tool(
         name = "opentrain_register_agent",
         title = "Register an agent account",
@@ -207,7 +207,7 @@ impl OpenTrain {
         ok(summary, mask_tokens(&body, &saved_to))
     }
 
-    /// Start the claim ceremony for a self-registered account: OpenTrain emails the human owner a verification link and returns a link and 6-digit code to show them. Once they confirm, the human owns the account and hiring, messaging and billing unlock. Poll opentrain_claim_status afterwards. Requires a valid claim token (from registration, ~24 h window). Wraps POST /api/agent/identity/claim.
+    /// Start the claim: OpenTrain emails the human owner and returns a link and 6-digit code to show them. Once they confirm, they own the account and hiring, messaging and billing unlock; poll opentrain_claim_status meanwhile. Requires the claim token from registration (~24 h). Wraps POST /api/agent/identity/claim.
     #[tool(
         name = "opentrain_claim_account",
         title = "Claim the account (email the human)",
@@ -251,7 +251,7 @@ impl OpenTrain {
         ok(summary, body)
     }
 
-    /// Check whether the human has completed the claim. When they have, the upgraded token of the claimed account is saved to the credentials file automatically (the pre-claim token stops working) and its scopes are reported; until then it reports pending. A slow_down status means polling too fast: wait the returned retryAfterSeconds. Wraps POST /api/agent/oauth/token.
+    /// Check whether the human finished the claim. When they have, the claimed account's token is saved to the credentials file (the old one stops working) and its scopes are reported; until then: pending. slow_down means wait retryAfterSeconds. Requires a claim token. Wraps POST /api/agent/oauth/token.
     #[tool(
         name = "opentrain_claim_status",
         title = "Check the claim",
@@ -341,7 +341,7 @@ impl OpenTrain {
         ok(summary, mask_tokens(&body, &saved_to))
     }
 
-    /// Confirm that the configured token works and see who it acts for: user, account type and organization, the token's label and scopes, plus where the token came from (env var or credentials file) and the base URL. Use it first. Requires any valid token. Wraps GET /auth/me.
+    /// Check that the token works and see who it acts for: user, account and organization, the token's label and scopes, where the token came from (env var or credentials file) and the base URL. Call it first. Requires any valid token. Wraps GET /auth/me.
     #[tool(
         name = "opentrain_auth_status",
         title = "Who am I",
@@ -394,7 +394,7 @@ impl OpenTrain {
         .await
     }
 
-    /// Discover which API features are enabled for the account (drafting, publishing, hiring, messaging, team, payments, credits, webhooks) and the job-draft catalog: import formats, patchable field names and enum values. Probe it before a multi-step flow. Requires any valid token and the public_api_job_drafting feature. Wraps GET /job-drafts/capabilities.
+    /// List the API features enabled for this account (drafting, publishing, hiring, messaging, team, payments, credits, webhooks) and the job-draft catalog: import formats, patchable fields, enum values. Requires any token + feature public_api_job_drafting. Wraps GET /job-drafts/capabilities.
     #[tool(
         name = "opentrain_capabilities",
         title = "Feature capabilities",

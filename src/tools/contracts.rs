@@ -122,7 +122,7 @@ pub struct ApprovalIdArgs {
 
 #[tool_router(router = contracts_router, vis = "pub(crate)")]
 impl OpenTrain {
-    /// List your contracts (one per hired AI trainer per job), newest first, each with its milestone timeline and the trainer's masked name. Filter by jobId and/or status; not paginated. The job's message thread id comes from opentrain_get_contract. Requires payments:read; works before the claim. Wraps GET /contracts.
+    /// List your contracts (one per hired AI trainer per job), newest first, with milestones and masked names; filter by jobId or status. Not paginated. Requires payments:read. Wraps GET /contracts.
     #[tool(
         name = "opentrain_list_contracts",
         title = "List contracts",
@@ -141,7 +141,7 @@ impl OpenTrain {
         self.run(req, contracts_summary).await
     }
 
-    /// Read one contract: status, the hired trainer (masked), every milestone with its funding and approval state and amount, the budget snapshot (funded vs consumed, state OK/LOW/DEPLETED) and jobDmConversationId for opentrain_send_message. Requires payments:read. Wraps GET /contracts/{contractId}.
+    /// Read one contract: status, hired trainer (masked), milestones with funding and approval state and amounts, the budget snapshot (OK/LOW/DEPLETED) and jobDmConversationId for messaging. Requires payments:read. Wraps GET /contracts/{contractId}.
     #[tool(
         name = "opentrain_get_contract",
         title = "Get a contract",
@@ -158,7 +158,7 @@ impl OpenTrain {
         self.run(req, contract_summary).await
     }
 
-    /// Add an unfunded milestone to an active contract. No money moves and nothing needs approval; fund it next with opentrain_request_milestone_funding. Give amountUsd (fixed price) or volume (hourly/per label). Requires payments:write, the public_api_payments_write feature and a claimed account. Wraps POST /contracts/{contractId}/milestones.
+    /// Add an unfunded milestone to an active contract; no money moves. Give amountUsd (fixed price) or volume (hourly/per label), then fund it with opentrain_request_milestone_funding. Requires payments:write, feature public_api_payments_write, a claimed account. Wraps POST /contracts/{contractId}/milestones.
     #[tool(
         name = "opentrain_create_milestone",
         title = "Create a milestone",
@@ -178,7 +178,7 @@ impl OpenTrain {
             .await
     }
 
-    /// Ask for a NOT_FUNDED milestone to be funded into escrow. No money moves: it returns a pending approval a signed-in human must confirm at its approvalUrl within ~72 h; repeats return the same one. Requires payments:write, the public_api_payments_write feature, a claimed account and a payment method or credits. Wraps POST /milestones/{milestoneId}/fund.
+    /// Ask to fund a milestone into escrow. No money moves: it returns a pending approval a human must confirm at approvalUrl within ~72 h. Requires payments:write, feature public_api_payments_write, a claimed account, a card or credits. Wraps POST /milestones/{milestoneId}/fund.
     #[tool(
         name = "opentrain_request_milestone_funding",
         title = "Request milestone funding",
@@ -203,7 +203,7 @@ impl OpenTrain {
         .await
     }
 
-    /// Ask for a funded (ACTIVE_FUNDED) milestone's escrow to be released to the trainer, usually after delivery. No money moves: it returns a pending approval a signed-in human must confirm at its approvalUrl within ~72 h. Requires payments:write, the public_api_payments_write feature and a claimed account. Wraps POST /milestones/{milestoneId}/approve.
+    /// Ask to release a funded milestone's escrow to the trainer. No money moves: it returns a pending approval a human must confirm at approvalUrl within ~72 h. Requires payments:write, feature public_api_payments_write, a claimed account. Wraps POST /milestones/{milestoneId}/approve.
     #[tool(
         name = "opentrain_request_milestone_approval",
         title = "Request milestone release",
@@ -229,7 +229,7 @@ impl OpenTrain {
         .await
     }
 
-    /// Check a co-sign approval from a hire, fund, release or end-contract request: pending (the human has not acted), confirmed (executed; see result), declined or expired (nothing happened). Past expiresAt a pending one reads as expired. Requires payments:read; works before the claim. Wraps GET /approvals/{approvalId}.
+    /// Check a co-sign approval (hire, fund, release, end contract): pending (waiting for the human), confirmed (done; see result), declined or expired (nothing happened). Requires payments:read. Wraps GET /approvals/{approvalId}.
     #[tool(
         name = "opentrain_get_approval",
         title = "Check an approval",
@@ -246,7 +246,7 @@ impl OpenTrain {
         self.run(req, approval_status_summary).await
     }
 
-    /// End a contract. With no funded milestone it ends at once and for good; with funded escrow at stake it returns a pending approval instead, and nothing changes until a signed-in human confirms at its approvalUrl (~72 h). Requires payments:write, the public_api_payments_write feature and a claimed account. Wraps POST /contracts/{contractId}/end.
+    /// End a contract. With nothing funded it ends at once, for good; with funded escrow it returns a pending approval and nothing changes until a human confirms at approvalUrl (~72 h). Requires payments:write, feature public_api_payments_write, a claimed account. Wraps POST /contracts/{contractId}/end.
     #[tool(
         name = "opentrain_end_contract",
         title = "End a contract",

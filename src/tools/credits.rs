@@ -111,7 +111,7 @@ fn top_up_status(top_up: &Value) -> String {
 
 #[tool_router(router = credits_router, vis = "pub(crate)")]
 impl OpenTrain {
-    /// Read the prepaid credit balance: available (spendable now) and reserved (held in escrow for active hires), in dollars, plus the latest ledger entries. An account that never used credits reads as zero. Requires payments:read and the public_api_credits feature; works before the account is claimed. Wraps GET /credits.
+    /// Read the prepaid credit balance in dollars: available now and reserved in escrow for active hires, plus the latest ledger entries. Requires payments:read + feature public_api_credits. Wraps GET /credits.
     #[tool(
         name = "opentrain_get_credits",
         title = "Credit balance",
@@ -147,7 +147,7 @@ impl OpenTrain {
         .await
     }
 
-    /// Page through the credit ledger, newest first: top-ups, escrow holds, hold releases, captures, refunds and adjustments, each with its signed amount and the top-up, proposal, contract or milestone it belongs to. Pass nextCursor back as cursor for older entries. Requires payments:read and the public_api_credits feature. Wraps GET /credits/ledger.
+    /// Page through the credit ledger, newest first: top-ups, escrow holds and releases, captures, refunds and adjustments, each with its amount and the ids it belongs to. Requires payments:read + feature public_api_credits. Wraps GET /credits/ledger.
     #[tool(
         name = "opentrain_list_credit_ledger",
         title = "Credit ledger",
@@ -174,7 +174,7 @@ impl OpenTrain {
         .await
     }
 
-    /// Start adding prepaid credits. Charges nothing itself: it returns a Stripe checkoutUrl your human must open and pay within about 24 h; the credits land once paid, and opentrain_get_credit_top_up tells when. Requires payments:write (never on agent-registered tokens), the public_api_credits feature and a claimed account. Wraps POST /credits/top-ups.
+    /// Start a credit top-up. Charges nothing: returns a Stripe checkoutUrl your human must open and pay within ~24 h; opentrain_get_credit_top_up tells when it completed. Requires payments:write (not on agent-registered tokens), feature public_api_credits, a claimed account. Wraps POST /credits/top-ups.
     #[tool(
         name = "opentrain_create_credit_top_up",
         title = "Top up credits (human pays)",
@@ -212,7 +212,7 @@ impl OpenTrain {
         .await
     }
 
-    /// Check one credit top-up: PENDING (awaiting the human's payment), COMPLETED (credits added), EXPIRED (link lapsed unpaid) or CANCELED. Poll it after opentrain_create_credit_top_up. Requires payments:read and the public_api_credits feature. Wraps GET /credits/top-ups/{topUpId}.
+    /// Check a credit top-up: PENDING (awaiting the human's payment), COMPLETED (credits added), EXPIRED or CANCELED (create a new one). Requires payments:read + feature public_api_credits. Wraps GET /credits/top-ups/{topUpId}.
     #[tool(
         name = "opentrain_get_credit_top_up",
         title = "Top-up status",

@@ -657,7 +657,7 @@ fn public_job_line(job: &Value) -> String {
 
 #[tool_router(router = jobs_router, vis = "pub(crate)")]
 impl OpenTrain {
-    /// Create an unpublished job draft from exactly one of jobDescription (plain text, usual), canonicalJob or importPayload. The answer lists each missing field with a question for the human and the key to patch. Never publishes. Requires jobs:write + the public_api_job_drafting feature. Wraps POST /job-drafts.
+    /// Create an unpublished job draft from exactly one of jobDescription (plain text, usual), canonicalJob or importPayload. The result lists each missing field with a question for the human and its patch key. Requires jobs:write + feature public_api_job_drafting. Wraps POST /job-drafts.
     #[tool(
         name = "opentrain_create_job_draft",
         title = "Create a job draft",
@@ -682,7 +682,7 @@ impl OpenTrain {
         .await
     }
 
-    /// Fill in or correct fields of an unpublished draft: ask the human each missing field's question, then patch the answers under their patch keys. Returns the remaining gaps and publishReady. Never publishes. Requires jobs:write + the public_api_job_drafting feature. Wraps PATCH /job-drafts/{jobId}.
+    /// Fill in or fix fields of an unpublished draft: ask the human each missing field's question, then patch the answers by patch key. Returns the remaining gaps and publishReady; never publishes. Requires jobs:write + feature public_api_job_drafting. Wraps PATCH /job-drafts/{jobId}.
     #[tool(
         name = "opentrain_update_job_draft_fields",
         title = "Update draft fields",
@@ -704,7 +704,7 @@ impl OpenTrain {
         self.run(req, |b| draft_summary(b, "updated")).await
     }
 
-    /// Take a publish-ready draft live on the marketplace and get its public URL. Content is moderated; limit 3 publishes/day unclaimed, 20 claimed. Publishing a job that is already live changes nothing. Requires jobs:write + the public_api_job_publishing feature. Wraps POST /jobs/{jobId}/publish.
+    /// Take a publish-ready draft live and get its public URL. Moderated; at most 3 publishes a day unclaimed, 20 claimed; publishing a live job changes nothing. Requires jobs:write + feature public_api_job_publishing. Wraps POST /jobs/{jobId}/publish.
     #[tool(
         name = "opentrain_publish_job",
         title = "Publish a job",
@@ -712,7 +712,7 @@ impl OpenTrain {
         annotations(
             read_only_hint = false,
             destructive_hint = false,
-            idempotent_hint = true,
+            idempotent_hint = false,
             open_world_hint = true
         )
     )]
@@ -741,7 +741,7 @@ impl OpenTrain {
         }
     }
 
-    /// Edit a live (OPEN) job. The edit is re-moderated: if moderation blocks it, the change is kept but the job is unpublished back to DRAFT and the error says why. For drafts use opentrain_update_job_draft_fields. Requires jobs:write + the public_api_job_publishing feature. Wraps PATCH /jobs/{jobId}.
+    /// Edit a live (OPEN) job. Edits are re-moderated: if blocked, the change is kept but the job goes back to DRAFT and the error says why. For drafts use opentrain_update_job_draft_fields. Requires jobs:write + feature public_api_job_publishing. Wraps PATCH /jobs/{jobId}.
     #[tool(
         name = "opentrain_update_published_job",
         title = "Update a published job",
@@ -760,7 +760,7 @@ impl OpenTrain {
         self.run(req, update_published_summary).await
     }
 
-    /// Close (archive) one of your jobs: it stops taking proposals and leaves the public listings; existing contracts are unaffected. Closing a closed job reports alreadyClosed. Requires jobs:write + the public_api_job_publishing feature. Wraps POST /jobs/{jobId}/close.
+    /// Close (archive) one of your jobs: no new proposals, gone from public listings; existing contracts go on. Closing a closed job reports alreadyClosed. Requires jobs:write + feature public_api_job_publishing. Wraps POST /jobs/{jobId}/close.
     #[tool(
         name = "opentrain_close_job",
         title = "Close a job",
@@ -777,7 +777,7 @@ impl OpenTrain {
         self.run(req, close_summary).await
     }
 
-    /// List the account's own jobs, drafts included, newest first: title, id, status, proposal counts and public URL. Filter by status; page by passing nextCursor back as cursor. Works before the account is claimed. Requires jobs:read. Wraps GET /jobs/mine.
+    /// List your own jobs, drafts included, newest first: title, id, status, proposal counts and public URL; filter by status. Requires jobs:read. Wraps GET /jobs/mine.
     #[tool(
         name = "opentrain_list_jobs",
         title = "List my jobs",

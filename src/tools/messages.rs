@@ -188,7 +188,7 @@ fn message_line(m: &Value) -> String {
 
 #[tool_router(router = messages_router, vis = "pub(crate)")]
 impl OpenTrain {
-    /// Without conversationId, list your conversations (newest first, unread counts, last message; filter and unreadOnly apply); with it, read that conversation's messages (direction applies). Never creates or sends anything. Requires messages:read (works before a claim); only conversations you are in. Wraps GET /messages.
+    /// Without conversationId, list your conversations (unread counts, last message; filter, unreadOnly); with it, read that conversation's messages (direction). Read-only. Requires messages:read; only conversations you are in. Wraps GET /messages.
     #[tool(
         name = "opentrain_read_messages",
         title = "Read conversations and messages",
@@ -247,7 +247,7 @@ impl OpenTrain {
         }
     }
 
-    /// Send a plain-text message into an existing conversation you are in (ids from opentrain_read_messages, opentrain_start_proposal_conversation or a contract). Every call posts a new message: never repeat one to retry. Requires messages:write, the public_api_messaging_writes feature and a claimed account. Wraps POST /messages.
+    /// Send a plain-text message into a conversation you are in (ids from opentrain_read_messages, opentrain_start_proposal_conversation or a contract). Each call posts anew: never repeat to retry. Requires messages:write, feature public_api_messaging_writes, a claimed account. Wraps POST /messages.
     #[tool(
         name = "opentrain_send_message",
         title = "Send a message",
@@ -272,7 +272,7 @@ impl OpenTrain {
         .await
     }
 
-    /// Open, or fetch if it exists, the pre-hire direct-message thread with a proposal's candidate, and get its conversationId for opentrain_send_message. Employer side only; the candidate can reply once you have written. Safe to repeat. Requires messages:write, the public_api_messaging_writes feature and a claimed account. Wraps POST /proposals/{proposalId}/conversation.
+    /// Open, or fetch, the pre-hire thread with a proposal's candidate and get its conversationId for opentrain_send_message. Employer only; safe to repeat. Requires messages:write, feature public_api_messaging_writes, a claimed account. Wraps POST /proposals/{proposalId}/conversation.
     #[tool(
         name = "opentrain_start_proposal_conversation",
         title = "Open a pre-hire thread",

@@ -16,7 +16,7 @@ use crate::server::OpenTrain;
 
 #[tool_router(router = payments_router, vis = "pub(crate)")]
 impl OpenTrain {
-    /// List the account's incomplete invoices, newest first: funding invoices waiting to be paid and payouts in flight, each with invoice number, status, kind, amount in USD, job and milestone. Read-only: never pays, releases or refunds anything. Not paginated. No parameters. Requires payments:read; works before the claim. Wraps GET /payments/pending.
+    /// List incomplete invoices, newest first: funding awaiting payment and payouts in flight, with amount, job and milestone. Read-only: never pays, releases or refunds. Requires payments:read. Wraps GET /payments/pending.
     #[tool(
         name = "opentrain_list_pending_payments",
         title = "List pending payments",

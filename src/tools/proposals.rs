@@ -419,7 +419,7 @@ fn merge(first: Value, second: Value) -> Value {
 
 #[tool_router(router = proposals_router, vis = "pub(crate)")]
 impl OpenTrain {
-    /// List the proposals (candidates) on one of your jobs, newest first, with status, bid, AI-interview and resume match scores, and nextCursor for more. Use it to rank whom to hire; opentrain_get_proposal opens one. Requires proposals:read (works before a claim); the job must be yours. Wraps GET /jobs/{jobId}/proposals.
+    /// List the proposals (candidates) on your job, newest first, with status, bid, AI-interview and match scores: the view for ranking whom to hire. Requires proposals:read; the job must be yours. Wraps GET /jobs/{jobId}/proposals.
     #[tool(
         name = "opentrain_list_proposals",
         title = "List proposals on a job",
@@ -448,7 +448,7 @@ impl OpenTrain {
         .await
     }
 
-    /// Read one proposal in depth: status, bid, masked candidate, AI-interview score and summary, location and identity verification, labeling assessment, contract. includeInterview adds the sanitized interview transcript (null if none was recorded). Requires proposals:read; the job must be yours. Wraps GET /proposals/{proposalId} (+ /interview).
+    /// Read one proposal in depth: status, bid, masked candidate, AI-interview score and summary, verification, labeling assessment, contract. includeInterview adds the interview transcript (null if none). Requires proposals:read; the job must be yours. Wraps GET /proposals/{proposalId} (+ /interview).
     #[tool(
         name = "opentrain_get_proposal",
         title = "Read a proposal",
@@ -478,7 +478,7 @@ impl OpenTrain {
         ok(proposal_summary(&body, true), body)
     }
 
-    /// Read an AI trainer's profile to evaluate them: title, bio, skills, rate, stats (earnings, billed hours, job success, rating), labeling and work experience, education, reviews, languages. Names are masked (first name + last initial); no contact details. Requires proposals:read. Wraps GET /freelancers/{idOrSlug}.
+    /// Read an AI trainer's profile, masked (first name + last initial, no contact details): title, bio, skills, rate, stats, labeling and work experience, education, reviews, languages. Requires proposals:read. Wraps GET /freelancers/{idOrSlug}.
     #[tool(
         name = "opentrain_get_freelancer_profile",
         title = "Read an AI trainer profile",
@@ -493,7 +493,7 @@ impl OpenTrain {
         self.run(req, profile_summary).await
     }
 
-    /// Invite an AI trainer to one of your published jobs, which creates a proposal they can answer. Safe to repeat: re-inviting returns the existing proposal with alreadyInvited true. Requires proposals:write, the public_api_hiring feature and a claimed account. Wraps POST /jobs/{jobId}/invites.
+    /// Invite an AI trainer to your published job, creating a proposal they can answer. Safe to repeat: a second invite returns the same proposal (alreadyInvited). Requires proposals:write, feature public_api_hiring, a claimed account. Wraps POST /jobs/{jobId}/invites.
     #[tool(
         name = "opentrain_invite_freelancer",
         title = "Invite an AI trainer to a job",
@@ -531,7 +531,7 @@ impl OpenTrain {
         ok(text, response.body)
     }
 
-    /// Ask to hire a proposal's candidate. Nothing is hired and no money moves: it returns a pending approval (202) whose approvalUrl a signed-in human must confirm; then the contract is created and the first milestone funded in escrow. Requires proposals:write, the public_api_hiring feature, a claimed account, a card or enough credits. Wraps POST /proposals/{proposalId}/hire.
+    /// Request a hire. Nothing is hired and no money moves: it returns a pending approval whose approvalUrl a human must confirm; then the contract is created and the first milestone funded in escrow. Requires proposals:write, feature public_api_hiring, a claimed account, a card or credits. Wraps POST /proposals/{proposalId}/hire.
     #[tool(
         name = "opentrain_hire_proposal",
         title = "Request a hire (a human confirms)",

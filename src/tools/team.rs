@@ -103,7 +103,7 @@ fn invite_summary(body: &Value, asked: &str) -> String {
 
 #[tool_router(router = team_router, vis = "pub(crate)")]
 impl OpenTrain {
-    /// Read the employer team: the organization and its owner, members with roles and emails, and pending email invites with their expiry. Requires team:read, the public_api_team feature and employer teams enabled; works before the account is claimed. Wraps GET /team.
+    /// Read the employer team: the organization and its owner, members with roles and emails, and pending email invites. Requires team:read + feature public_api_team (and employer teams enabled). Wraps GET /team.
     #[tool(
         name = "opentrain_get_team",
         title = "Employer team",
@@ -121,7 +121,7 @@ impl OpenTrain {
         .await
     }
 
-    /// Invite a human to the employer team by email, sharing jobs and the team inbox with them. An existing OpenTrain user is added at once (member_added), anyone else is emailed an invite (invite_created), a current member is left alone (already_member). Requires team:write, the public_api_team feature and a claimed account. Wraps POST /team/invites.
+    /// Invite a human to the employer team by email: an existing user is added at once (member_added), others get an email (invite_created), members stay as they are (already_member). Requires team:write, feature public_api_team, a claimed account. Wraps POST /team/invites.
     #[tool(
         name = "opentrain_invite_team_member",
         title = "Invite a team member",

@@ -111,7 +111,7 @@ fn revoked_summary(body: &Value, ours: Option<&Secret>, source: &TokenSource) ->
 
 #[tool_router(router = tokens_router, vis = "pub(crate)")]
 impl OpenTrain {
-    /// List the account's API tokens (active, expired and revoked): name, id, masked preview, status, scopes and last use. Secrets are never shown; the token this server uses is marked. Use it to find a tokenId before revoking. Requires only a valid token (no scope or feature flag). Wraps GET /tokens.
+    /// List the account's API tokens (active, expired, revoked) with masked previews, scopes, status and last use; the one this server uses is marked. Find a tokenId here before revoking. Requires any valid token. Wraps GET /tokens.
     #[tool(
         name = "opentrain_list_tokens",
         title = "List API tokens",
@@ -132,7 +132,7 @@ impl OpenTrain {
         .await
     }
 
-    /// Revoke an API token by id; it stops working at once and cannot be restored. Warning: revoking the token this server itself uses makes every later call fail until a human configures a new one, so check opentrain_list_tokens first. Requires only a valid token (no scope or feature flag). Wraps DELETE /tokens/{tokenId}.
+    /// Revoke an API token by id, at once and for good. Revoking the token this server uses makes every later call fail until a new one is configured: check opentrain_list_tokens first. Requires any valid token. Wraps DELETE /tokens/{tokenId}.
     #[tool(
         name = "opentrain_revoke_token",
         title = "Revoke an API token",

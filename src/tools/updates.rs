@@ -109,7 +109,7 @@ fn poll_summary(body: &Value, sent_cursor: Option<&str>) -> String {
 
 #[tool_router(router = updates_router, vis = "pub(crate)")]
 impl OpenTrain {
-    /// Fetch what changed on the account since the last poll, oldest first: new proposals and status changes, messages, contracts, milestone changes, pending payments, finished approvals, budget states. Events hold ids only; each line names the read tool. Keep nextCursor for the next poll. Requires proposals:read, messages:read or payments:read (each shows its own events). Wraps GET /updates.
+    /// Fetch account events since the last poll, oldest first: proposals, messages, contracts, milestones, payments, approvals, budgets. Events carry ids only; each line names the tool to read it. Keep nextCursor for the next poll. Requires proposals:read, messages:read or payments:read. Wraps GET /updates.
     #[tool(
         name = "opentrain_poll_updates",
         title = "Poll account updates",

@@ -117,7 +117,7 @@ fn created_summary(body: &Value) -> String {
 
 #[tool_router(router = webhooks_router, vis = "pub(crate)")]
 impl OpenTrain {
-    /// Subscribe an https URL to account events, delivered as signed POSTs (HMAC-SHA256 in X-OpenTrain-Signature). The signing secret appears only in this result: store it at once. Only later events are sent. Requires webhooks:manage, the public_api_webhooks feature and the read scope of each event type; at most 10 per account. Wraps POST /webhooks.
+    /// Subscribe an https URL to account events, sent as signed POSTs (HMAC-SHA256). The signing secret is in this result only: store it now. Only later events are sent; max 10 per account. Requires webhooks:manage, feature public_api_webhooks, each event type's read scope. Wraps POST /webhooks.
     #[tool(
         name = "opentrain_create_webhook",
         title = "Create a webhook",
@@ -134,7 +134,7 @@ impl OpenTrain {
             .await
     }
 
-    /// List the account's webhook subscriptions (at most 10): url, event types and status, with when and why one was disabled after failed deliveries. Signing secrets are never shown. Requires webhooks:manage and the public_api_webhooks feature. Wraps GET /webhooks.
+    /// List the webhook subscriptions (at most 10): url, event types, status, and why one was disabled. Signing secrets are never shown. Requires webhooks:manage + feature public_api_webhooks. Wraps GET /webhooks.
     #[tool(
         name = "opentrain_list_webhooks",
         title = "List webhooks",
@@ -157,7 +157,7 @@ impl OpenTrain {
         .await
     }
 
-    /// Read one webhook subscription: url, event types and status (ACTIVE, or DISABLED with when and why). A disabled webhook cannot be re-enabled: delete it and create a new one. The secret is never returned. Requires webhooks:manage and the public_api_webhooks feature. Wraps GET /webhooks/{webhookId}.
+    /// Read one webhook: url, event types, status (ACTIVE, or DISABLED with when and why; delete and re-create to revive). The secret is never returned. Requires webhooks:manage + feature public_api_webhooks. Wraps GET /webhooks/{webhookId}.
     #[tool(
         name = "opentrain_get_webhook",
         title = "Get a webhook",
@@ -177,7 +177,7 @@ impl OpenTrain {
         .await
     }
 
-    /// Delete a webhook subscription for good: deliveries stop at once and its delivery history is removed. It is also how to replace a lost secret or revive a DISABLED webhook: delete, then create a new one. Requires webhooks:manage and the public_api_webhooks feature. Wraps DELETE /webhooks/{webhookId}.
+    /// Delete a webhook subscription for good; deliveries stop at once. It is also how to replace a lost secret or revive a DISABLED webhook: delete, then create anew. Requires webhooks:manage + feature public_api_webhooks. Wraps DELETE /webhooks/{webhookId}.
     #[tool(
         name = "opentrain_delete_webhook",
         title = "Delete a webhook",
