@@ -7,6 +7,9 @@
 
 pub mod api;
 pub mod config;
+pub mod doctor;
+pub mod filter;
+pub mod guide;
 pub mod secret;
 pub mod server;
 pub mod tools;

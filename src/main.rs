@@ -1,19 +1,29 @@
-//! `opentrain-mcp`: flags, logging to stderr, and the stdio server.
+//! `opentrain-mcp`: flags, logging to stderr, and the stdio server (or `doctor`).
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use opentrain_mcp::config::{self, Config};
+use opentrain_mcp::filter::{self, Selection, split_list, truthy};
 use opentrain_mcp::secret::RedactingWriter;
-use opentrain_mcp::{OpenTrain, Options, serve_stdio};
+use opentrain_mcp::{OpenTrain, Options, doctor, serve_stdio};
 
 const HELP: &str = "\
 opentrain-mcp — the OpenTrain data-labeling marketplace as an MCP server (stdio)
 
 USAGE:
-    opentrain-mcp              serve MCP over stdin/stdout (what an MCP client runs)
-    opentrain-mcp --help       print this help
-    opentrain-mcp --version    print the version
+    opentrain-mcp [OPTIONS]           serve MCP over stdin/stdout (what an MCP client runs)
+    opentrain-mcp doctor [OPTIONS]    check the setup: credentials, token, base URL, API, tools
+    opentrain-mcp --help | --version
+
+OPTIONS (each also read from an environment variable; a flag wins):
+    --toolsets <a,b>        only these toolsets, plus auth (OPENTRAIN_TOOLSETS); default all:
+                            auth jobs proposals messages contracts credits updates webhooks
+                            tokens team payments
+    --tools <a,b>           add single tools, with or without the opentrain_ prefix
+                            (OPENTRAIN_TOOLS); alone, they are added to auth only
+    --exclude-tools <a,b>   remove tools, whatever else says (OPENTRAIN_EXCLUDE_TOOLS)
+    --read-only             only tools that change nothing (OPENTRAIN_READ_ONLY=1)
 
 SET UP (Claude Code):
     claude mcp add opentrain -- opentrain-mcp
@@ -30,28 +40,108 @@ CREDENTIALS FILE (shared with the official OpenTrain CLI):
     Without a token, call the opentrain_register_agent tool to create an agent account.
 ";
 
+enum Command {
+    Serve,
+    Doctor,
+}
+
+struct Cli {
+    command: Command,
+    toolsets: Option<String>,
+    tools: Option<String>,
+    exclude: Option<String>,
+    read_only: bool,
+}
+
+enum Parsed {
+    Run(Cli),
+    Exit(ExitCode),
+}
+
+fn parse(args: &[String]) -> Result<Parsed, String> {
+    let mut cli = Cli {
+        command: Command::Serve,
+        toolsets: None,
+        tools: None,
+        exclude: None,
+        read_only: false,
+    };
+    let mut i = 0;
+    while i < args.len() {
+        let first = i == 0;
+        let arg = args[i].as_str();
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
+            _ => (arg, None),
+        };
+        let mut value = |name: &str| -> Result<String, String> {
+            if let Some(v) = inline.clone() {
+                return Ok(v);
+            }
+            i += 1;
+            args.get(i)
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value, e.g. {name} jobs,credits"))
+        };
+        match flag {
+            "-h" | "--help" | "help" => {
+                print!("{HELP}");
+                return Ok(Parsed::Exit(ExitCode::SUCCESS));
+            }
+            "-V" | "--version" | "version" => {
+                println!("opentrain-mcp {}", env!("CARGO_PKG_VERSION"));
+                return Ok(Parsed::Exit(ExitCode::SUCCESS));
+            }
+            "doctor" if first => cli.command = Command::Doctor,
+            "--toolsets" => cli.toolsets = Some(value("--toolsets")?),
+            "--tools" => cli.tools = Some(value("--tools")?),
+            "--exclude-tools" => cli.exclude = Some(value("--exclude-tools")?),
+            "--read-only" => cli.read_only = true,
+            other => {
+                return Err(format!(
+                    "unknown argument {other:?}; see opentrain-mcp --help"
+                ));
+            }
+        }
+        i += 1;
+    }
+    Ok(Parsed::Run(cli))
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        None => {}
-        Some("-h" | "--help" | "help") => {
-            print!("{HELP}");
-            return ExitCode::SUCCESS;
-        }
-        Some("-V" | "--version" | "version") => {
-            println!("opentrain-mcp {}", env!("CARGO_PKG_VERSION"));
-            return ExitCode::SUCCESS;
-        }
-        Some(other) => {
-            eprintln!("opentrain-mcp: unknown argument {other:?}; see opentrain-mcp --help");
+    let cli = match parse(&args) {
+        Ok(Parsed::Run(cli)) => cli,
+        Ok(Parsed::Exit(code)) => return code,
+        Err(e) => {
+            eprintln!("opentrain-mcp: {e}");
             return ExitCode::from(2);
         }
-    }
+    };
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let selection = Selection {
+        toolsets: cli
+            .toolsets
+            .or_else(|| env(filter::ENV_TOOLSETS))
+            .map(|s| split_list(&s)),
+        tools: split_list(
+            &cli.tools
+                .or_else(|| env(filter::ENV_TOOLS))
+                .unwrap_or_default(),
+        ),
+        exclude: split_list(
+            &cli.exclude
+                .or_else(|| env(filter::ENV_EXCLUDE_TOOLS))
+                .unwrap_or_default(),
+        ),
+        read_only: cli.read_only || env(filter::ENV_READ_ONLY).is_some_and(|v| truthy(&v)),
+    };
 
-    init_logging();
-    let timeout = match opentrain_mcp::timeout_from_env(
-        std::env::var(opentrain_mcp::ENV_TIMEOUT).ok().as_deref(),
-    ) {
+    if matches!(cli.command, Command::Serve) {
+        init_logging();
+    }
+    let timeout = match opentrain_mcp::timeout_from_env(env(opentrain_mcp::ENV_TIMEOUT).as_deref())
+    {
         Ok(t) => t,
         Err(e) => {
             eprintln!("opentrain-mcp: {e}");
@@ -59,6 +149,52 @@ fn main() -> ExitCode {
         }
     };
     let config = Config::from_env();
+    let server = match OpenTrain::with_selection(config, Options { timeout }, &selection) {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("opentrain-mcp: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("opentrain-mcp: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    if matches!(cli.command, Command::Doctor) {
+        let total = OpenTrain::toolsets().iter().map(|(_, t)| t.len()).sum();
+        let checks = runtime.block_on(doctor::run(&server, total));
+        let (report, ok) = doctor::render(&checks);
+        print!("{report}");
+        return if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
+
+    log_start(&server, &selection);
+    let result = runtime.block_on(serve_stdio(server));
+    let _ = std::io::stdout().flush();
+    // Exit without waiting for the runtime to wind down: a blocking stdin read or a hung HTTP
+    // call must not keep the process alive after the client has gone.
+    match result {
+        Ok(()) => std::process::exit(0),
+        Err(e) => {
+            eprintln!("opentrain-mcp: {e}");
+            std::process::exit(1)
+        }
+    }
+}
+
+fn log_start(server: &OpenTrain, selection: &Selection) {
+    let config = server.config();
     tracing::info!(
         "opentrain-mcp {} starting; credentials file {}{}",
         env!("CARGO_PKG_VERSION"),
@@ -72,30 +208,28 @@ fn main() -> ExitCode {
             String::new()
         }
     );
-    let server = OpenTrain::new(config, Options { timeout });
-    tracing::info!("serving {} tools over stdio", server.tools().len());
-
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("opentrain-mcp: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = runtime.block_on(serve_stdio(server));
-    let _ = std::io::stdout().flush();
-    // Exit without waiting for the runtime to wind down: a blocking stdin read or a hung HTTP
-    // call must not keep the process alive after the client has gone.
-    match result {
-        Ok(()) => std::process::exit(0),
-        Err(e) => {
-            eprintln!("opentrain-mcp: {e}");
-            std::process::exit(1)
-        }
+    let mut how = Vec::new();
+    if let Some(sets) = &selection.toolsets {
+        how.push(format!("toolsets auth,{}", sets.join(",")));
     }
+    if !selection.tools.is_empty() {
+        how.push(format!("tools {}", selection.tools.join(",")));
+    }
+    if !selection.exclude.is_empty() {
+        how.push(format!("excluding {}", selection.exclude.join(",")));
+    }
+    if selection.read_only {
+        how.push("read-only".to_owned());
+    }
+    tracing::info!(
+        "serving {} tools over stdio{}",
+        server.tools().len(),
+        if how.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", how.join("; "))
+        }
+    );
 }
 
 /// Logs go to stderr only (stdout carries JSON-RPC), through a writer that masks credentials.

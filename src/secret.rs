@@ -38,6 +38,16 @@ impl Secret {
     pub fn masked(&self) -> String {
         mask(&self.0)
     }
+
+    /// Only the kind of credential: `ot_pat_…` (or `…` for an unknown kind).
+    pub fn prefix(&self) -> String {
+        let prefix = PREFIXES
+            .iter()
+            .find(|p| self.0.starts_with(*p))
+            .copied()
+            .unwrap_or("");
+        format!("{prefix}…")
+    }
 }
 
 impl std::fmt::Debug for Secret {

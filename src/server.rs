@@ -9,9 +9,14 @@ use std::time::Duration;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
+use std::collections::BTreeMap;
+
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, JsonObject,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, GetPromptRequestParams,
+    GetPromptResponse, GetPromptResult, Implementation, JsonObject, ListPromptsResult,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, PromptMessage,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ResourceContents, Role,
+    ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
@@ -20,7 +25,9 @@ use tokio::io::{AsyncRead, ReadBuf};
 use tokio::sync::Notify;
 
 use crate::api::{ApiError, Client, Request, Response};
-use crate::config::Config;
+use crate::config::{Config, TokenSource};
+use crate::filter::{Disabled, Enabled, Selection};
+use crate::guide::{self, PromptDef};
 use crate::tools::{self, Toolset};
 
 /// What an agent reads first.
@@ -59,26 +66,72 @@ pub struct OpenTrain(pub(crate) Arc<Inner>);
 pub(crate) struct Inner {
     config: Config,
     client: Client,
+    /// Every tool, so a call to a disabled one can be told why it is refused.
     router: ToolRouter<OpenTrain>,
+    enabled: Enabled,
+    /// The enabled tools, sorted by name: what `tools/list` answers.
     tools: Vec<Tool>,
+    /// The workflow prompts whose tools are all enabled.
+    prompts: Vec<&'static PromptDef>,
     /// Seconds between claim polls: the claim's `interval`, raised by 5 on every `slow_down`.
     pub(crate) claim_interval: AtomicU64,
 }
 
 impl OpenTrain {
+    /// A server with every tool enabled.
     pub fn new(config: Config, options: Options) -> OpenTrain {
+        let sets = Self::toolsets();
+        let all: Vec<Tool> = sets.iter().flat_map(|(_, t)| t.iter().cloned()).collect();
+        Self::build(config, options, Enabled::everything(&all))
+    }
+
+    /// A server with the tools a selection (toolsets, tools, exclusions, read-only) enables.
+    /// An unknown toolset or tool name is an error listing the valid ones.
+    pub fn with_selection(
+        config: Config,
+        options: Options,
+        selection: &Selection,
+    ) -> Result<OpenTrain, String> {
+        let enabled = selection.resolve(&Self::toolsets())?;
+        Ok(Self::build(config, options, enabled))
+    }
+
+    /// Every toolset with its tools.
+    pub fn toolsets() -> Vec<(Toolset, Vec<Tool>)> {
+        Toolset::ALL
+            .into_iter()
+            .map(|set| (set, set.router().list_all()))
+            .collect()
+    }
+
+    fn build(config: Config, options: Options, enabled: Enabled) -> OpenTrain {
         let mut router = ToolRouter::new();
         for set in Toolset::ALL {
             router.merge(set.router());
         }
-        let tools = router.list_all();
+        let tools: Vec<Tool> = router
+            .list_all()
+            .into_iter()
+            .filter(|t| enabled.contains(&t.name))
+            .collect();
+        let prompts = guide::PROMPTS
+            .iter()
+            .filter(|p| p.needs.iter().all(|name| enabled.contains(name)))
+            .collect();
         OpenTrain(Arc::new(Inner {
             config,
             client: Client::new(options.timeout),
             router,
+            enabled,
             tools,
+            prompts,
             claim_interval: AtomicU64::new(5),
         }))
+    }
+
+    /// Whether only read-only tools are served.
+    pub fn read_only(&self) -> bool {
+        self.0.enabled.read_only()
     }
 
     pub fn config(&self) -> &Config {
@@ -132,6 +185,23 @@ impl OpenTrain {
                 .into());
             }
         }
+        if let Some(tool) = self.0.router.get(&name)
+            && let Some(why) = self.0.enabled.why_disabled(tool)
+        {
+            return Ok(tools::refuse(match why {
+                Disabled::ReadOnly => format!(
+                    "{name} is disabled: this server runs in read-only mode ({} / \
+                     --read-only), so only tools that change nothing can be called. Nothing \
+                     was sent.",
+                    crate::filter::ENV_READ_ONLY
+                ),
+                Disabled::NotSelected => format!(
+                    "{name} is not enabled on this server (its toolsets, --tools and \
+                     --exclude-tools settings leave it out). Nothing was sent."
+                ),
+            })
+            .into());
+        }
         let started = std::time::Instant::now();
         let response = self
             .0
@@ -170,18 +240,64 @@ fn argument_bytes(arguments: &JsonObject) -> usize {
     arguments.iter().map(|(k, v)| k.len() + size(v)).sum()
 }
 
+impl OpenTrain {
+    /// The `opentrain://config` resource: where credentials come from, the base URL, the token's
+    /// prefix only, and what is enabled.
+    pub fn config_report(&self) -> Value {
+        let config = self.config();
+        let file = config.path().map(|p| p.display().to_string());
+        let file_status = match config.read() {
+            Ok(creds) if creds.exists => "present".to_owned(),
+            Ok(_) => "absent".to_owned(),
+            Err(e) => format!("unreadable: {e}"),
+        };
+        let mut report = serde_json::json!({
+            "credentialsFile": file,
+            "credentialsFileStatus": file_status,
+            "readOnly": self.read_only(),
+            "enabledTools": self.tools().len(),
+            "httpTimeoutSeconds": self.client().timeout().as_secs(),
+            "version": env!("CARGO_PKG_VERSION"),
+        });
+        match config.settings() {
+            Ok(s) => {
+                report["tokenSource"] = Value::String(match &s.token_source {
+                    TokenSource::Env => crate::config::ENV_TOKEN.to_owned(),
+                    TokenSource::File(p) => p.display().to_string(),
+                    TokenSource::None => "none".to_owned(),
+                });
+                report["tokenPrefix"] = s
+                    .token
+                    .as_ref()
+                    .map(|t| Value::String(t.prefix()))
+                    .unwrap_or(Value::Null);
+                report["baseUrl"] = Value::String(s.base_url.as_str().trim_end_matches('/').into());
+                report["baseUrlFrom"] = Value::String(s.base_url_origin);
+            }
+            Err(e) => report["error"] = Value::String(e.to_string()),
+        }
+        report
+    }
+}
+
 impl ServerHandler for OpenTrain {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(
-                Implementation::new("opentrain", env!("CARGO_PKG_VERSION"))
-                    .with_title("OpenTrain")
-                    .with_description(
-                        "OpenTrain data-labeling marketplace: jobs, proposals, hiring, messages, \
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_prompts()
+                .enable_resources()
+                .build(),
+        )
+        .with_server_info(
+            Implementation::new("opentrain", env!("CARGO_PKG_VERSION"))
+                .with_title("OpenTrain")
+                .with_description(
+                    "OpenTrain data-labeling marketplace: jobs, proposals, hiring, messages, \
                          contracts, credits, webhooks",
-                    ),
-            )
-            .with_instructions(INSTRUCTIONS)
+                ),
+        )
+        .with_instructions(INSTRUCTIONS)
     }
 
     async fn list_tools(
@@ -198,6 +314,94 @@ impl ServerHandler for OpenTrain {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         self.call_tool_by_name(request, context).await
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        Ok(ListPromptsResult::with_all_items(
+            self.0.prompts.iter().map(|p| p.prompt()).collect(),
+        ))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let Some(prompt) = self.0.prompts.iter().find(|p| p.name == request.name) else {
+            return Err(McpError::invalid_params(
+                format!("unknown prompt {:?}", request.name),
+                None,
+            ));
+        };
+        let args: BTreeMap<String, String> = request
+            .arguments
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| {
+                let text = match v {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                (k, text)
+            })
+            .collect();
+        for (name, _, required) in prompt.arguments {
+            if *required && args.get(*name).is_none_or(|v| v.trim().is_empty()) {
+                return Err(McpError::invalid_params(
+                    format!("prompt {} needs the argument {name}", prompt.name),
+                    None,
+                ));
+            }
+        }
+        let text = (prompt.render)(&args);
+        Ok(
+            GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
+                .with_description(prompt.description)
+                .into(),
+        )
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        Ok(ListResourcesResult::with_all_items(guide::resources()))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let uri = request.uri.as_str();
+        let (text, mime) = match uri {
+            guide::GUIDE_URI => (guide::GUIDE.to_owned(), "text/markdown"),
+            guide::EVENTS_URI => (guide::EVENTS.to_owned(), "text/markdown"),
+            guide::CONFIG_URI => (
+                serde_json::to_string_pretty(&self.config_report()).unwrap_or_default(),
+                "application/json",
+            ),
+            _ => {
+                return Err(McpError::resource_not_found(
+                    format!(
+                        "no resource {uri:?}; there are {}, {} and {}",
+                        guide::GUIDE_URI,
+                        guide::EVENTS_URI,
+                        guide::CONFIG_URI
+                    ),
+                    None,
+                ));
+            }
+        };
+        Ok(
+            ReadResourceResult::new(vec![ResourceContents::text(text, uri).with_mime_type(mime)])
+                .into(),
+        )
     }
 }
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use opentrain_mcp::config::Config;
+pub use opentrain_mcp::filter::Selection;
 use opentrain_mcp::{OpenTrain, Options};
 use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
 use rmcp::service::RunningService;
@@ -54,6 +55,18 @@ impl Harness {
     }
 
     pub async fn with(setup: Setup) -> Harness {
+        Harness::build(setup, OpenTrain::new).await
+    }
+
+    /// A server serving only what `selection` enables (toolsets, tools, read-only…).
+    pub async fn with_selection(setup: Setup, selection: Selection) -> Harness {
+        Harness::build(setup, move |config, options| {
+            OpenTrain::with_selection(config, options, &selection).expect("a valid selection")
+        })
+        .await
+    }
+
+    async fn build(setup: Setup, make: impl FnOnce(Config, Options) -> OpenTrain) -> Harness {
         let api = MockServer::start().await;
         let dir = TempDir::new().expect("temp dir");
         let path = dir.path().join("opentrain").join("cli.json");
@@ -63,7 +76,7 @@ impl Harness {
         }
         let base = setup.base_url_from_env.then(|| api.uri());
         let config = Config::new(Some(path), setup.env_token.as_deref(), base.as_deref());
-        let server = OpenTrain::new(
+        let server = make(
             config,
             Options {
                 timeout: setup.timeout,
