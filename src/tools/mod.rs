@@ -266,6 +266,11 @@ pub fn failure(error: &ApiError, config: &Config) -> CallToolResult {
             after.as_secs(),
             crate::ENV_TIMEOUT
         )),
+        ApiError::Connect { message, .. } if message.contains("certificate") => refuse(format!(
+            "{error}. Nothing was sent. The server's TLS certificate is not trusted: if a \
+             corporate proxy or CA intercepts HTTPS, install its CA certificate in the operating \
+             system's trust store (or point SSL_CERT_FILE at it); otherwise check the base URL."
+        )),
         ApiError::Connect { .. } => refuse(format!(
             "{error}. Nothing was sent. Check the network, proxy settings (HTTPS_PROXY/NO_PROXY) \
              and the base URL, then try again."
