@@ -251,9 +251,9 @@ impl<'de, const MAX: u32> Deserialize<'de> for Limit<MAX> {
     }
 }
 
-impl<const MAX: u32> fmt::Display for Limit<MAX> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+impl<const MAX: u32> Serialize for Limit<MAX> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(self.0)
     }
 }
 

@@ -105,11 +105,18 @@ impl Request {
         self
     }
 
-    /// Adds `name=value` when the value is given and not empty (booleans render as
-    /// `true`/`false`).
-    pub fn query(mut self, name: &'static str, value: Option<impl Display>) -> Request {
-        if let Some(value) = value.map(|v| v.to_string()).filter(|v| !v.is_empty()) {
-            self.query.push((name, value));
+    /// Adds `name=value` when the value is given and not empty. The value is what serde makes
+    /// of it, so an enum goes out under the same name its schema shows; numbers and booleans
+    /// (`true`/`false`) as JSON writes them.
+    pub fn query(mut self, name: &'static str, value: Option<impl Serialize>) -> Request {
+        let text = value.and_then(|v| match serde_json::to_value(v) {
+            Ok(serde_json::Value::String(s)) => Some(s),
+            Ok(serde_json::Value::Number(n)) => Some(n.to_string()),
+            Ok(serde_json::Value::Bool(b)) => Some(b.to_string()),
+            _ => None,
+        });
+        if let Some(text) = text.filter(|t| !t.is_empty()) {
+            self.query.push((name, text));
         }
         self
     }

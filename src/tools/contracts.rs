@@ -14,7 +14,6 @@
 //! answer 202 with a pending approval a human confirms at its `approvalUrl`.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use rmcp::model::CallToolResult;
 use rmcp::schemars::{self, JsonSchema};
@@ -29,20 +28,11 @@ use crate::server::OpenTrain;
 use crate::validate::{Id, NonEmpty, PositiveInt, Usd};
 
 /// `status` filter of `GET /contracts`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ContractStatus {
     Active,
     Ended,
-}
-
-impl fmt::Display for ContractStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ContractStatus::Active => "active",
-            ContractStatus::Ended => "ended",
-        })
-    }
 }
 
 #[derive(Deserialize, JsonSchema)]

@@ -14,12 +14,10 @@
 //! patch keys that answer them. The docs show that list in two shapes (rich entries at the top
 //! level, bare field names in `validation.missingFields`); both are read and merged.
 
-use std::fmt;
-
 use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::schemars::{self, JsonSchema};
 use rmcp::{tool, tool_router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::summary::{self, LIST_LIMIT, flag, items, strings, text, text_or, usd};
@@ -85,7 +83,7 @@ pub struct CloseJobArgs {
 }
 
 // A job's status, as `GET /jobs/mine` filters it.
-#[derive(Clone, Copy, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Deserialize, JsonSchema, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum JobStatus {
     Draft,
@@ -94,19 +92,6 @@ pub enum JobStatus {
     Completed,
     Archived,
     PendingApproval,
-}
-
-impl fmt::Display for JobStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            JobStatus::Draft => "DRAFT",
-            JobStatus::Open => "OPEN",
-            JobStatus::Ongoing => "ONGOING",
-            JobStatus::Completed => "COMPLETED",
-            JobStatus::Archived => "ARCHIVED",
-            JobStatus::PendingApproval => "PENDING_APPROVAL",
-        })
-    }
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -121,22 +106,12 @@ pub struct ListJobsArgs {
 }
 
 // How a public job pays, as `GET /jobs` filters it.
-#[derive(Clone, Copy, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Deserialize, JsonSchema, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PayType {
     PayPerHour,
     FixedPrice,
     PayPerLabel,
-}
-
-impl fmt::Display for PayType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            PayType::PayPerHour => "PAY_PER_HOUR",
-            PayType::FixedPrice => "FIXED_PRICE",
-            PayType::PayPerLabel => "PAY_PER_LABEL",
-        })
-    }
 }
 
 #[derive(Deserialize, JsonSchema)]

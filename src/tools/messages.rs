@@ -12,8 +12,6 @@
 //! refused locally. Message text is written by other people: summaries show it only as quoted,
 //! one-line excerpts, followed by [`FROM_OTHERS`].
 
-use std::fmt;
-
 use rmcp::model::CallToolResult;
 use rmcp::schemars::{self, JsonSchema};
 use rmcp::{tool, tool_router};
@@ -27,39 +25,20 @@ use crate::server::OpenTrain;
 use crate::validate::{Id, Limit, MessageText, NonEmpty};
 
 /// Paging direction inside one conversation.
-#[derive(Clone, Copy, Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     Older,
     Newer,
 }
 
-impl fmt::Display for Direction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Direction::Older => "older",
-            Direction::Newer => "newer",
-        })
-    }
-}
-
 /// Which conversation summaries to list.
-#[derive(Clone, Copy, Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Filter {
     All,
     Job,
     Proposal,
-}
-
-impl fmt::Display for Filter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Filter::All => "all",
-            Filter::Job => "job",
-            Filter::Proposal => "proposal",
-        })
-    }
 }
 
 #[derive(Deserialize, JsonSchema)]
