@@ -2,6 +2,8 @@
 //! talking to a wiremock API on loopback, with its credentials file in a temp directory.
 #![allow(dead_code)]
 
+pub mod stdio;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
