@@ -10,6 +10,12 @@ use crate::config::ConfigError;
 
 /// Non-JSON bodies are cut to this many characters before anything shows them.
 pub const TEXT_LIMIT: usize = 300;
+/// Each string (key or value) of a JSON error body is cut to this many characters, and stripped
+/// of its tags when it is HTML (see [`looks_like_html`]).
+pub const JSON_STRING_LIMIT: usize = 1000;
+/// A JSON error body still larger than this once its strings are cut is shown as a text excerpt,
+/// like a non-JSON body.
+pub const JSON_BODY_LIMIT: usize = 16 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -36,6 +42,9 @@ pub enum ApiError {
     /// A 2xx whose body is not JSON.
     #[error("the API answered {status} with a body that is not JSON: {excerpt}")]
     NotJson { status: u16, excerpt: String },
+    /// A 2xx whose JSON is not an object (every documented answer is one).
+    #[error("the API answered {status} with JSON that is not an object: {excerpt}")]
+    NotAnObject { status: u16, excerpt: String },
     #[error("no OpenTrain token is configured")]
     NoToken,
     #[error("{0}")]
@@ -51,7 +60,8 @@ impl ApiError {
     }
 }
 
-/// An error body as received.
+/// An error body as received, made safe to show: an agent reads it, and a proxy's HTML page or a
+/// hostile server's megabyte of text must not reach it (see [`ErrorBody::parse`]).
 #[derive(Clone, Debug, PartialEq)]
 pub enum ErrorBody {
     /// `{error, code, requestId, details}` from `/api/public/v1`.
@@ -65,10 +75,17 @@ pub enum ErrorBody {
 }
 
 impl ErrorBody {
-    /// Classifies a body by its shape.
+    /// Classifies a body by its shape. JSON keeps its structure, with every string cut to
+    /// [`JSON_STRING_LIMIT`] characters and HTML in it reduced to text; JSON still over
+    /// [`JSON_BODY_LIMIT`] bytes after that, and anything that is not JSON, becomes a
+    /// [`TEXT_LIMIT`]-character plain-text excerpt.
     pub fn parse(bytes: &[u8]) -> ErrorBody {
         match serde_json::from_slice::<Value>(bytes) {
-            Ok(value) => {
+            Ok(mut value) => {
+                tame(&mut value);
+                if serialized_len(&value) > JSON_BODY_LIMIT {
+                    return ErrorBody::Text(excerpt(bytes));
+                }
                 let has_str = |k: &str| value.get(k).is_some_and(Value::is_string);
                 if has_str("code") && value.get("error").is_some() {
                     ErrorBody::Envelope(value)
@@ -142,38 +159,158 @@ impl ErrorBody {
     }
 }
 
-/// A short, tag-free, single-line excerpt of a non-JSON body.
+/// Cuts and de-tags every string of an untrusted JSON value, keys included.
+fn tame(value: &mut Value) {
+    match value {
+        Value::String(s) => {
+            if let Some(clean) = tame_str(s) {
+                *s = clean;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(tame),
+        Value::Object(map) => {
+            if map.keys().any(|k| tame_str(k).is_some()) {
+                let old = std::mem::take(map);
+                for (k, v) in old {
+                    map.insert(tame_str(&k).unwrap_or(k), v);
+                }
+            }
+            map.values_mut().for_each(tame);
+        }
+        _ => {}
+    }
+}
+
+/// The string made safe to show, or `None` when it already is.
+fn tame_str(s: &str) -> Option<String> {
+    if looks_like_html(s) {
+        Some(plain_text(s, JSON_STRING_LIMIT))
+    } else if s.chars().nth(JSON_STRING_LIMIT).is_some() {
+        Some(truncate_chars(s, JSON_STRING_LIMIT))
+    } else {
+        None
+    }
+}
+
+/// HTML elements whose tags mark a string as markup.
+const HTML_ELEMENTS: [&str; 31] = [
+    "a", "b", "body", "br", "center", "div", "em", "font", "form", "h1", "h2", "h3", "h4", "head",
+    "hr", "html", "i", "iframe", "img", "input", "li", "link", "meta", "p", "pre", "script",
+    "span", "strong", "style", "table", "title",
+];
+
+/// Whether a string carries HTML markup: a closing tag (`</x`), a comment or doctype (`<!`), a
+/// processing instruction (`<?`), or the opening tag of a common element (`<div`, `<br/>`).
+/// Placeholders such as `<JOB_ID>` in an otherwise plain message are not markup.
+pub fn looks_like_html(s: &str) -> bool {
+    s.match_indices('<').any(|(at, _)| {
+        let after = &s[at + 1..];
+        let mut chars = after.chars();
+        match chars.next() {
+            Some('!' | '?') => true,
+            Some('/') => chars.next().is_some_and(|c| c.is_ascii_alphabetic()),
+            Some(c) if c.is_ascii_alphabetic() => {
+                let name_len = after
+                    .find(|c: char| !c.is_ascii_alphanumeric())
+                    .unwrap_or(after.len());
+                let name = &after[..name_len];
+                HTML_ELEMENTS.iter().any(|e| e.eq_ignore_ascii_case(name))
+            }
+            _ => false,
+        }
+    })
+}
+
+/// Bytes of `value` as compact JSON, without building the text.
+fn serialized_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
+}
+
+/// A short, tag-free, single-line excerpt of a non-JSON body (see [`plain_text`]), cut to
+/// [`TEXT_LIMIT`] characters.
 pub fn excerpt(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let mut plain = String::with_capacity(text.len().min(4096));
+    plain_text(&String::from_utf8_lossy(bytes), TEXT_LIMIT)
+}
+
+/// `text` as one plain line: HTML tags dropped (a `<` starts a tag only when a letter, `/`, `!`
+/// or `?` follows it, so `a < b` survives), the contents of `<script>` and `<style>` dropped,
+/// control characters and runs of whitespace collapsed to one space, and cut to `max`
+/// characters with `…` marking the cut. It scans lazily and stops once it has enough, so a
+/// megabyte-sized page costs no more memory than the excerpt.
+pub fn plain_text(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut count = 0;
+    let mut pending_space = false;
     let mut in_tag = false;
     let mut in_skipped = false; // inside <script> or <style>
-    let lower = text.to_ascii_lowercase();
-    let mut i = 0;
-    let chars: Vec<(usize, char)> = text.char_indices().collect();
-    while i < chars.len() {
-        let (at, c) = chars[i];
-        if c == '<' {
-            let rest = &lower[at..];
-            if rest.starts_with("<script") || rest.starts_with("<style") {
+    for (at, c) in text.char_indices() {
+        if in_tag {
+            if c == '>' {
+                in_tag = false;
+                pending_space = true;
+            }
+            continue;
+        }
+        if c == '<' && starts_tag(&text[at + 1..]) {
+            let rest = &text.as_bytes()[at..];
+            if starts_with_ignore_case(rest, b"<script") || starts_with_ignore_case(rest, b"<style")
+            {
                 in_skipped = true;
-            } else if rest.starts_with("</script") || rest.starts_with("</style") {
+            } else if starts_with_ignore_case(rest, b"</script")
+                || starts_with_ignore_case(rest, b"</style")
+            {
                 in_skipped = false;
             }
             in_tag = true;
-        } else if c == '>' && in_tag {
-            in_tag = false;
-            plain.push(' ');
-        } else if !in_tag && !in_skipped {
-            plain.push(if c.is_control() { ' ' } else { c });
+            continue;
         }
-        i += 1;
-        if plain.len() > 4 * TEXT_LIMIT {
-            break;
+        if in_skipped {
+            continue;
         }
+        if c.is_whitespace() || c.is_control() {
+            pending_space = true;
+            continue;
+        }
+        if pending_space && count > 0 {
+            out.push(' ');
+            count += 1;
+        }
+        pending_space = false;
+        if count >= max {
+            // There is more to show than fits.
+            let cut: String = out.chars().take(max).collect();
+            return format!("{}…", cut.trim_end());
+        }
+        out.push(c);
+        count += 1;
     }
-    let collapsed = plain.split_whitespace().collect::<Vec<_>>().join(" ");
-    truncate_chars(&collapsed, TEXT_LIMIT)
+    out
+}
+
+/// Whether the text after a `<` makes it the start of a tag, comment or declaration.
+fn starts_tag(after: &str) -> bool {
+    after
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, '/' | '!' | '?'))
+}
+
+fn starts_with_ignore_case(text: &[u8], prefix: &[u8]) -> bool {
+    text.len() >= prefix.len() && text[..prefix.len()].eq_ignore_ascii_case(prefix)
 }
 
 /// Cuts `text` to at most `max` characters, marking the cut with `…`.
@@ -224,5 +361,57 @@ mod tests {
         let long = ErrorBody::parse("x".repeat(5000).as_bytes());
         assert_eq!(long.message().unwrap().chars().count(), TEXT_LIMIT + 1);
         assert_eq!(ErrorBody::parse(b"").message(), None);
+        // A `<` that opens no tag is text.
+        assert_eq!(
+            excerpt(b"amount must be <= 10000 and a < b\n\tok"),
+            "amount must be <= 10000 and a < b ok"
+        );
+        assert_eq!(excerpt(b"a<b>c</b><!-- x --><?xml?>d"), "a c d");
+    }
+
+    #[test]
+    fn json_error_bodies_are_tamed_not_echoed() {
+        let long = "y".repeat(5000);
+        let body = ErrorBody::parse(
+            json!({
+                "error": format!("<html><body><h1>Oops</h1>{long}</body></html>"),
+                "code": "INTERNAL",
+                "details": {"note": long, "ok": "a < b"}
+            })
+            .to_string()
+            .as_bytes(),
+        );
+        assert_eq!(body.code(), Some("INTERNAL"));
+        let message = body.message().unwrap();
+        assert!(
+            message.starts_with("Oops yyy") && message.ends_with('…'),
+            "{message}"
+        );
+        assert_eq!(message.chars().count(), JSON_STRING_LIMIT + 1);
+        let note = body.details().unwrap()["note"].as_str().unwrap();
+        assert_eq!(note.chars().count(), JSON_STRING_LIMIT + 1);
+        assert_eq!(body.details().unwrap()["ok"], "a < b");
+        // The docs' placeholders are not markup.
+        let placeholder = json!({"error": "x", "details": {"jobId": "<JOB_ID>"}});
+        assert_eq!(
+            ErrorBody::parse(placeholder.to_string().as_bytes()).as_json(),
+            placeholder
+        );
+        assert!(
+            looks_like_html("a<br/>b")
+                && looks_like_html("x</td>")
+                && looks_like_html("<!DOCTYPE html>")
+        );
+        assert!(
+            !looks_like_html("<JOB_ID>") && !looks_like_html("a < b") && !looks_like_html("<tdx>")
+        );
+
+        // Too big even once cut: a text excerpt, like any other odd body.
+        let items: Vec<String> = (0..100).map(|i| format!("{i}{long}")).collect();
+        let huge = json!({"error": "x", "items": items}).to_string();
+        match ErrorBody::parse(huge.as_bytes()) {
+            ErrorBody::Text(t) => assert_eq!(t.chars().count(), TEXT_LIMIT + 1),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -38,7 +38,7 @@ const MAX_RATE_LIMIT_WAIT: u64 = 5;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Response {
     pub status: u16,
-    /// The JSON body (`{}` when the body was empty).
+    /// The JSON object (`{}` when the body was empty).
     pub body: Value,
 }
 
@@ -210,6 +210,13 @@ impl Client {
                     status,
                     excerpt: error::excerpt(&bytes),
                 })?;
+            // Every documented answer is an object, and a result's structuredContent must be one.
+            if !body.is_object() {
+                return Err(ApiError::NotAnObject {
+                    status,
+                    excerpt: error::excerpt(&bytes),
+                });
+            }
             secret::scrub_json(&mut body, scrub);
             return Ok(Response { status, body });
         }

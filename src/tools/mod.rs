@@ -260,9 +260,9 @@ pub fn failure(error: &ApiError, config: &Config) -> CallToolResult {
         }
         ApiError::NoToken => refuse(no_token_text()),
         ApiError::Timeout(after) => refuse(format!(
-            "The OpenTrain API did not answer within {} s, so the call was abandoned. It may be \
-             slow or unreachable; try again later. For a write, check whether it took effect \
-             before repeating it. (Raise the limit with {}.)",
+            "Timed out: the OpenTrain API did not answer within {} s, so the call was \
+             abandoned. It may be slow or unreachable; try again later. For a write, check \
+             whether it took effect before repeating it. (Raise the limit with {}.)",
             after.as_secs(),
             crate::ENV_TIMEOUT
         )),
