@@ -404,7 +404,7 @@ fn is_loopback(host: &url::Host<&str>) -> bool {
 pub fn parse_base_url(raw: &str, origin: &str) -> Result<Url, ConfigError> {
     let fail = |reason: &str| ConfigError::BaseUrl {
         origin: origin.to_owned(),
-        url: raw.to_owned(),
+        url: shown_url(raw),
         reason: reason.to_owned(),
     };
     let mut url = Url::parse(raw.trim()).map_err(|e| fail(&format!("not a URL ({e})")))?;
@@ -431,6 +431,24 @@ pub fn parse_base_url(raw: &str, origin: &str) -> Result<Url, ConfigError> {
         url.set_path(&trimmed);
     }
     Ok(url)
+}
+
+/// A refused base URL as an error may quote it: any user-info (`user:password@`) replaced by
+/// `***@`, any OpenTrain credential masked (a token pasted into the wrong variable), cut to 200
+/// characters. Works on the text, so it also covers what does not parse as a URL.
+fn shown_url(raw: &str) -> String {
+    let raw = raw.trim();
+    let mut text = raw.to_owned();
+    if let Some(scheme_end) = raw.find("://") {
+        let start = scheme_end + 3;
+        let end = raw[start..]
+            .find(['/', '?', '#'])
+            .map_or(raw.len(), |i| start + i);
+        if let Some(at) = raw[start..end].rfind('@') {
+            text = format!("{}***{}", &raw[..start], &raw[start + at..]);
+        }
+    }
+    crate::api::error::truncate_chars(&crate::secret::redact_credentials(&text), 200)
 }
 
 #[cfg(unix)]
@@ -537,6 +555,14 @@ mod tests {
         assert!(parse_base_url("http://127.0.0.1:3000", "x").is_ok());
         assert!(parse_base_url("http://localhost:3000", "x").is_ok());
         assert!(parse_base_url("http://[::1]:3000", "x").is_ok());
+        let e = parse_base_url("https://me:hunter2@example.com/x", "F").unwrap_err();
+        assert!(
+            e.to_string().contains("\"https://***@example.com/x\"")
+                && !e.to_string().contains("hunter2"),
+            "{e}"
+        );
+        let e = parse_base_url("ot_pat_abcdefghijklmnop1234", "F").unwrap_err();
+        assert!(e.to_string().contains("ot_pat_…1234"), "{e}");
         for bad in [
             "http://example.com",
             "ftp://example.com",

@@ -98,6 +98,11 @@ pub fn redact_credentials(text: &str) -> Cow<'_, str> {
                 while end < bytes.len() && is_token_char(bytes[end]) {
                     end += 1;
                 }
+                if end == start + prefix.len() {
+                    // A bare prefix (or one already masked, `ot_pat_…9f2c`) hides nothing.
+                    i = end;
+                    continue;
+                }
                 out.push_str(&text[copied..start]);
                 out.push_str(&mask(&text[start..end]));
                 copied = end;
@@ -125,6 +130,16 @@ pub fn scrub_text(text: &str, secrets: &[&Secret]) -> Option<String> {
         out = out.replace(secret.expose(), &secret.masked());
     }
     Some(out)
+}
+
+/// [`scrub_text`] for a raw body: masks the given secrets in `bytes` (read as UTF-8, invalid
+/// sequences replaced, only when a secret is actually found).
+pub fn scrub_bytes(bytes: Vec<u8>, secrets: &[&Secret]) -> Vec<u8> {
+    let clean = scrub_text(&String::from_utf8_lossy(&bytes), secrets);
+    match clean {
+        Some(clean) => clean.into_bytes(),
+        None => bytes,
+    }
 }
 
 /// Replaces the given secrets wherever they occur in the strings (keys and values) of a JSON value.
@@ -205,6 +220,9 @@ mod tests {
             redact_credentials("nothing here"),
             Cow::Borrowed(_)
         ));
+        // Masking twice changes nothing.
+        assert_eq!(out, redact_credentials(&out));
+        assert_eq!(redact_credentials("see ot_pat_…9f2c"), "see ot_pat_…9f2c");
     }
 
     #[test]

@@ -172,9 +172,13 @@ impl Client {
                 .headers()
                 .get(LOCATION)
                 .and_then(|v| v.to_str().ok())
-                .unwrap_or("(no location)")
-                .to_owned();
-            return Err(ApiError::Redirect { status, location });
+                .unwrap_or("(no location)");
+            // The location is upstream text too: cut, and never echoing a credential.
+            let location = secret::scrub_text(location, scrub).unwrap_or_else(|| location.into());
+            return Err(ApiError::Redirect {
+                status,
+                location: error::truncate_chars(&location, error::TEXT_LIMIT),
+            });
         }
         if response
             .content_length()
@@ -197,6 +201,9 @@ impl Client {
             }
             bytes.extend_from_slice(&chunk);
         }
+        // Mask our credentials in the raw text before anything parses or cuts it, so an echoed
+        // token is never shown, not even half of it at the end of an excerpt.
+        let bytes = secret::scrub_bytes(bytes, scrub);
 
         if (200..300).contains(&status) {
             if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -221,15 +228,9 @@ impl Client {
             return Ok(Response { status, body });
         }
         let mut body = ErrorBody::parse(&bytes);
-        match &mut body {
-            ErrorBody::Envelope(v) | ErrorBody::OAuth(v) | ErrorBody::Json(v) => {
-                secret::scrub_json(v, scrub)
-            }
-            ErrorBody::Text(t) => {
-                if let Some(clean) = secret::scrub_text(t, scrub) {
-                    *t = clean;
-                }
-            }
+        // A credential written with JSON escapes only shows once parsed.
+        if let ErrorBody::Envelope(v) | ErrorBody::OAuth(v) | ErrorBody::Json(v) = &mut body {
+            secret::scrub_json(v, scrub);
         }
         Err(ApiError::Http {
             status,

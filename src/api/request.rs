@@ -1,14 +1,15 @@
 //! A request as data: method, path template, ids, query, body and auth kind. Tools build these;
 //! [`super::Client`] sends them. Building a request never fails and never touches the network.
 
-use std::fmt::{Display, Write as _};
+use std::borrow::Cow;
+use std::fmt::{self, Display, Write as _};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::Method;
 use serde::Serialize;
 use url::Url;
 
-use crate::secret::Secret;
+use crate::secret::{Secret, redact_credentials, scrub_text};
 use crate::validate::Id;
 
 /// Everything but RFC 3986 unreserved characters is encoded, in path segments and query values
@@ -36,14 +37,40 @@ pub enum Auth {
     None,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub enum Body {
     None,
     Json(Vec<u8>),
     Form(String),
 }
 
-#[derive(Clone, Debug)]
+impl Body {
+    /// The body as text, for `Debug`.
+    fn text(&self) -> Option<Cow<'_, str>> {
+        match self {
+            Body::None => None,
+            Body::Json(bytes) => Some(String::from_utf8_lossy(bytes)),
+            Body::Form(text) => Some(Cow::Borrowed(text)),
+        }
+    }
+}
+
+/// Shows the body as text with every OpenTrain credential masked (a claim token travels in one).
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            Body::None => return f.write_str("None"),
+            Body::Json(_) => "Json",
+            Body::Form(_) => "Form",
+        };
+        let text = self.text().unwrap_or_default();
+        f.debug_tuple(name)
+            .field(&redact_credentials(&text))
+            .finish()
+    }
+}
+
+#[derive(Clone)]
 pub struct Request {
     pub method: Method,
     pub api: Api,
@@ -55,6 +82,28 @@ pub struct Request {
     pub body: Body,
     /// Credentials placed in the body (a claim token): masked wherever an answer echoes them.
     pub secrets: Vec<Secret>,
+}
+
+/// Like a derived `Debug`, except that the body shows the request's secrets (whatever their
+/// shape) and every OpenTrain credential masked.
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let body = self.body.text().map(|text| {
+            let secrets: Vec<&Secret> = self.secrets.iter().collect();
+            let text = scrub_text(&text, &secrets).unwrap_or_else(|| text.into_owned());
+            redact_credentials(&text).into_owned()
+        });
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("api", &self.api)
+            .field("auth", &self.auth)
+            .field("template", &self.template)
+            .field("ids", &self.ids)
+            .field("query", &self.query)
+            .field("body", &body)
+            .field("secrets", &self.secrets)
+            .finish()
+    }
 }
 
 impl Request {

@@ -68,9 +68,10 @@ pub struct ClaimStatusArgs {
     claim_token: Option<NonEmpty>,
 }
 
-/// Replaces the raw tokens of an agent-auth answer by their masked form and notes where they were
+/// The answer as a result may show it: the raw tokens it delivers masked (`access_token`,
+/// `claim_token`, and wherever else the answer repeats them), and a note of where they were
 /// saved.
-fn mask_tokens(body: &Value, saved_to: &str) -> Value {
+fn mask_tokens(body: &Value, received: &[&Secret], saved_to: &str) -> Value {
     let mut shown = body.clone();
     if let Some(map) = shown.as_object_mut() {
         for key in ["access_token", "claim_token"] {
@@ -84,6 +85,7 @@ fn mask_tokens(body: &Value, saved_to: &str) -> Value {
             Value::String(saved_to.to_owned()),
         );
     }
+    crate::secret::scrub_json(&mut shown, received);
     shown
 }
 
@@ -160,6 +162,7 @@ impl OpenTrain {
             );
         };
         let claim = body["claim_token"].as_str().and_then(Secret::new);
+        let received: Vec<&Secret> = std::iter::once(&access).chain(claim.as_ref()).collect();
         let base_text = base.as_str().trim_end_matches('/').to_owned();
         let on_corrupt = if force {
             OnCorrupt::MoveAside
@@ -177,14 +180,16 @@ impl OpenTrain {
         let saved_to = match saved {
             Ok(p) => p.display().to_string(),
             Err(e) => {
+                let id = text_or(&body, "/registration_id", "(no id)");
                 return refuse(format!(
                     "The account {} was registered, but its credentials could not be saved: {e}. \
                      The token cannot be shown here; fix the problem and register again (the \
                      unsaved account expires unclaimed).",
-                    text_or(&body, "/registration_id", "(no id)")
+                    crate::secret::scrub_text(&id, &received).unwrap_or(id)
                 ));
             }
         };
+        let body = mask_tokens(&body, &received, &saved_to);
         let summary = format!(
             "Registered a new, unclaimed OpenTrain agent account{}.\n\
              Token {} and claim token {} saved to {saved_to}.\n\
@@ -204,7 +209,7 @@ impl OpenTrain {
             text_or(&body, "/claim_token_expires_at", "the claim deadline"),
             env_token_note(self),
         );
-        ok(summary, mask_tokens(&body, &saved_to))
+        ok(summary, body)
     }
 
     /// Start the claim: OpenTrain emails the human owner and returns a link and 6-digit code to show them. Once they confirm, they own the account and hiring, messaging and billing unlock; poll opentrain_claim_status meanwhile. Requires the claim token from registration (~24 h). Wraps POST /api/agent/identity/claim.
@@ -327,6 +332,7 @@ impl OpenTrain {
                 ));
             }
         };
+        let body = mask_tokens(&body, &[&access], &saved_to);
         let summary = format!(
             "Claimed: a human now owns this account. The new token {} was saved to {saved_to} \
              (the pre-claim token no longer works).\n\
@@ -338,7 +344,7 @@ impl OpenTrain {
             joined(&body, "/scopes"),
             env_token_note(self),
         );
-        ok(summary, mask_tokens(&body, &saved_to))
+        ok(summary, body)
     }
 
     /// Check that the token works and see who it acts for: user, account and organization, the token's label and scopes, where the token came from (env var or credentials file) and the base URL. Call it first. Requires any valid token. Wraps GET /auth/me.
