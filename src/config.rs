@@ -300,6 +300,7 @@ impl Config {
         lock_file
             .lock()
             .map_err(|e| io_error(&lock_path, "lock", &e))?;
+        remove_stale_temp_files(&path);
 
         let mut object = match fs::read(&path) {
             Ok(bytes) => match parse_file(&bytes) {
@@ -494,15 +495,40 @@ fn corrupt_aside_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// The prefix of this server's temp files for `path`: `.cli.json.`.
+fn temp_prefix(path: &Path) -> std::ffi::OsString {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(".");
+    name
+}
+
+/// Removes temp files a killed writer left behind (they may hold a token). Called under the
+/// lock, when no writer of ours can be mid-write.
+fn remove_stale_temp_files(path: &Path) {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let prefix = temp_prefix(path);
+    let prefix = prefix.to_string_lossy();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(prefix.as_ref()) && name.ends_with(".tmp") {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Writes `bytes` to a fresh 0600 temp file next to `path`, fsyncs it, renames it over `path`
 /// and fsyncs the directory. A crash at any point leaves the old file or the new one.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut name = std::ffi::OsString::from(".");
-    name.push(path.file_name().unwrap_or_default());
+    let mut name = temp_prefix(path);
     name.push(format!(
-        ".{}.{}.tmp",
+        "{}.{}.tmp",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));

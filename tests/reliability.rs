@@ -1081,6 +1081,88 @@ fn a_write_waits_while_another_program_holds_the_advisory_lock() {
     assert_eq!(value, json!({"a": 1, "b": 2}));
 }
 
+#[tokio::test]
+async fn a_registration_waiting_for_the_lock_does_not_stall_other_calls() {
+    // The in-process server shares this test's single-threaded runtime, as the binary shares its
+    // one runtime thread: a write blocking that thread would stall everything.
+    let h = Harness::with(Setup {
+        env_token: Some(PAT.to_owned()),
+        ..Setup::default()
+    })
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/api/agent/identity"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "access_token": PAT2, "claim_token": CLM, "scopes": ["jobs:read"]
+        })))
+        .mount(&h.api)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/public/v1/auth/me"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("auth_me")))
+        .mount(&h.api)
+        .await;
+    let dir = h.config_path().parent().unwrap().to_path_buf();
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("cli.json.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    // Should the write block the runtime thread, nothing below could run until the lock is free:
+    // this watchdog frees it so the test fails on its assertions instead of hanging.
+    let lock = Arc::new(lock);
+    let watchdog = {
+        let lock = lock.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(3));
+            let _ = lock.unlock();
+        })
+    };
+
+    let register = h.call("opentrain_register_agent", json!({}));
+    tokio::pin!(register);
+    // The registration reaches the lock and waits there…
+    let waited = tokio::time::timeout(Duration::from_millis(500), &mut register).await;
+    assert!(waited.is_err(), "the write did not wait for the lock");
+    // …while another call is served at once.
+    let me = tokio::time::timeout(
+        Duration::from_secs(5),
+        h.call("opentrain_auth_status", json!({})),
+    )
+    .await
+    .expect("a call completes while a write waits for the lock");
+    assert!(!is_error(&me), "{}", text(&me));
+
+    lock.unlock().unwrap();
+    let registered = tokio::time::timeout(Duration::from_secs(5), register)
+        .await
+        .expect("the write completes once the lock is free");
+    assert!(!is_error(&registered), "{}", text(&registered));
+    assert_eq!(h.read_config()["apiToken"], PAT2);
+    drop(watchdog); // detached: it only ever frees a lock that is already free
+}
+
+#[test]
+fn temp_files_a_killed_writer_left_are_removed_by_the_next_write() {
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("opentrain").join("cli.json");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let stale = file.with_file_name(".cli.json.4242.7.tmp");
+    std::fs::write(&stale, format!("{{\"apiToken\": \"{PAT}\"")).unwrap();
+    let unrelated = file.with_file_name("notes.tmp");
+    std::fs::write(&unrelated, "mine").unwrap();
+    Config::new(Some(file.clone()), None, None)
+        .update(OnCorrupt::Refuse, |m| {
+            m.insert("a".into(), json!(1));
+        })
+        .unwrap();
+    assert!(!stale.exists(), "a half-written token was left on disk");
+    assert!(unrelated.exists(), "only our own temp files are removed");
+}
+
 /// Set in the child process of `a_kill_mid_write_leaves_the_old_or_the_new_file` to the file it
 /// must keep rewriting.
 const CRASH_CHILD_FILE: &str = "OPENTRAIN_TEST_CRASH_CHILD_FILE";

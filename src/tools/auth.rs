@@ -169,14 +169,17 @@ impl OpenTrain {
         } else {
             OnCorrupt::Refuse
         };
-        let saved = config.update(on_corrupt, |map| {
-            map.insert(KEY_API_TOKEN.into(), access.expose().into());
-            match &claim {
-                Some(c) => map.insert(KEY_CLAIM_TOKEN.into(), c.expose().into()),
-                None => map.remove(KEY_CLAIM_TOKEN),
-            };
-            map.insert(KEY_BASE_URL.into(), base_text.into());
-        });
+        let (token, claim_saved) = (access.clone(), claim.clone());
+        let saved = self
+            .save(on_corrupt, move |map| {
+                map.insert(KEY_API_TOKEN.into(), token.expose().into());
+                match &claim_saved {
+                    Some(c) => map.insert(KEY_CLAIM_TOKEN.into(), c.expose().into()),
+                    None => map.remove(KEY_CLAIM_TOKEN),
+                };
+                map.insert(KEY_BASE_URL.into(), base_text.into());
+            })
+            .await;
         let saved_to = match saved {
             Ok(p) => p.display().to_string(),
             Err(e) => {
@@ -318,10 +321,13 @@ impl OpenTrain {
         let Some(access) = body["access_token"].as_str().and_then(Secret::new) else {
             return refuse("The claim answer carried no access_token, so nothing was saved.");
         };
-        let saved = config.update(OnCorrupt::Refuse, |map| {
-            map.insert(KEY_API_TOKEN.into(), access.expose().into());
-            map.remove(KEY_CLAIM_TOKEN);
-        });
+        let token = access.clone();
+        let saved = self
+            .save(OnCorrupt::Refuse, move |map| {
+                map.insert(KEY_API_TOKEN.into(), token.expose().into());
+                map.remove(KEY_CLAIM_TOKEN);
+            })
+            .await;
         let saved_to = match saved {
             Ok(p) => p.display().to_string(),
             Err(e) => {
@@ -456,6 +462,29 @@ impl OpenTrain {
 }
 
 impl OpenTrain {
+    /// Writes the credentials file off the async runtime: the write may wait for the file lock
+    /// (another process writing), and this server's one runtime thread must keep serving.
+    async fn save(
+        &self,
+        on_corrupt: OnCorrupt,
+        edit: impl FnOnce(&mut serde_json::Map<String, Value>) + Send + 'static,
+    ) -> Result<std::path::PathBuf, ConfigError> {
+        let server = self.clone();
+        tokio::task::spawn_blocking(move || server.config().update(on_corrupt, edit))
+            .await
+            .unwrap_or_else(|e| {
+                Err(ConfigError::Io {
+                    path: self
+                        .config()
+                        .path()
+                        .unwrap_or(std::path::Path::new("cli.json"))
+                        .to_path_buf(),
+                    action: "write",
+                    message: e.to_string(),
+                })
+            })
+    }
+
     /// The claim token from the argument, else from the credentials file.
     /// `Err` is the text to refuse with.
     fn claim_token(&self, arg: Option<&NonEmpty>) -> Result<Secret, String> {
