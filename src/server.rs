@@ -409,11 +409,13 @@ impl ServerHandler for OpenTrain {
 /// a short grace period, and the function returns: an agent closing the pipe means it is gone.
 pub async fn serve_stdio(server: OpenTrain) -> Result<(), String> {
     let eof = Arc::new(Notify::new());
+    // Declared first so it is dropped last, after the transport.
+    let (stdin, stdout, _restore) = crate::stdio::open();
     let stdin = EofSignal {
-        inner: tokio::io::stdin(),
+        inner: stdin,
         eof: eof.clone(),
     };
-    let running = match server.serve((stdin, tokio::io::stdout())).await {
+    let running = match server.serve((stdin, stdout)).await {
         Ok(running) => running,
         // stdin closed before `initialize`: a clean end, not a failure.
         Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => return Ok(()),
