@@ -48,7 +48,7 @@ pub struct GetCreditTopUpArgs {
 /// Cents as a signed dollar amount: `+$100.00`, `-$25.00`.
 fn signed_cents(v: &Value, pointer: &str) -> String {
     let shown = cents(v, pointer);
-    match v.pointer(pointer).and_then(Value::as_i64) {
+    match summary::pointer(v, pointer).and_then(Value::as_i64) {
         Some(c) if c > 0 => format!("+{shown}"),
         _ => shown,
     }

@@ -3,10 +3,36 @@
 
 use serde_json::Value;
 
+/// `v.pointer(pointer)` without its cost: serde_json allocates two strings per path segment to
+/// unescape `~1`/`~0`, which made the pointers of a summary a fifth of a call's CPU time. Paths
+/// without `~` are walked in place; the rest go to serde_json.
+pub fn pointer<'a>(v: &'a Value, pointer: &str) -> Option<&'a Value> {
+    if pointer.is_empty() {
+        return Some(v);
+    }
+    let path = pointer.strip_prefix('/')?;
+    if path.contains('~') {
+        return v.pointer(pointer);
+    }
+    path.split('/').try_fold(v, |target, token| match target {
+        Value::Object(map) => map.get(token),
+        Value::Array(list) => index(token).and_then(|i| list.get(i)),
+        _ => None,
+    })
+}
+
+/// An array index as RFC 6901 (and serde_json) reads it: no sign, no leading zero.
+fn index(token: &str) -> Option<usize> {
+    if token.starts_with('+') || (token.starts_with('0') && token.len() != 1) {
+        return None;
+    }
+    token.parse().ok()
+}
+
 /// The value at a JSON pointer as display text: strings as-is, numbers and booleans printed,
 /// `null`/absent/objects as `None`.
 pub fn text(v: &Value, pointer: &str) -> Option<String> {
-    match v.pointer(pointer)? {
+    match self::pointer(v, pointer)? {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
@@ -21,7 +47,7 @@ pub fn text_or(v: &Value, pointer: &str, missing: &str) -> String {
 
 /// The strings of an array at a pointer.
 pub fn strings<'a>(v: &'a Value, pointer: &str) -> Vec<&'a str> {
-    v.pointer(pointer)
+    self::pointer(v, pointer)
         .and_then(Value::as_array)
         .map(|items| items.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default()
@@ -39,14 +65,16 @@ pub fn joined(v: &Value, pointer: &str) -> String {
 
 /// The elements of an array at a pointer.
 pub fn items<'a>(v: &'a Value, pointer: &str) -> &'a [Value] {
-    v.pointer(pointer)
+    self::pointer(v, pointer)
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or(&[])
 }
 
 pub fn flag(v: &Value, pointer: &str) -> bool {
-    v.pointer(pointer).and_then(Value::as_bool).unwrap_or(false)
+    self::pointer(v, pointer)
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
 }
 
 /// "1 job" / "3 jobs".
@@ -121,7 +149,7 @@ pub fn page_line(body: &Value) -> String {
 
 /// Cents as dollars: `12345` → `$123.45`.
 pub fn cents(v: &Value, pointer: &str) -> String {
-    match v.pointer(pointer).and_then(Value::as_i64) {
+    match self::pointer(v, pointer).and_then(Value::as_i64) {
         Some(c) => {
             let sign = if c < 0 { "-" } else { "" };
             format!("{sign}${}.{:02}", c.abs() / 100, c.abs() % 100)
@@ -143,7 +171,7 @@ pub fn dollars(n: f64) -> String {
 
 /// The dollar amount at a pointer (see [`dollars`]), or `?`.
 pub fn usd(v: &Value, pointer: &str) -> String {
-    match v.pointer(pointer).and_then(Value::as_f64) {
+    match self::pointer(v, pointer).and_then(Value::as_f64) {
         Some(n) => dollars(n),
         None => "?".to_owned(),
     }
@@ -174,6 +202,37 @@ pub fn approval(body: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn pointers_read_as_serde_json_reads_them() {
+        let v = json!({"a": {"b": [10, {"c": "x"}], "": 1, "d/e": 2, "f~g": 3},
+            "01": "key", "n": null});
+        for p in [
+            "",
+            "/",
+            "/a",
+            "/a/b",
+            "/a/b/0",
+            "/a/b/1/c",
+            "/a/b/2",
+            "/a/b/01",
+            "/a/b/+1",
+            "/a/b/-1",
+            "/a/b/x",
+            "/a/",
+            "/a/d~1e",
+            "/a/f~0g",
+            "/a/d/e",
+            "/01",
+            "/n",
+            "/n/x",
+            "a",
+            "/missing",
+            "/a/b/1/c/d",
+        ] {
+            assert_eq!(pointer(&v, p), v.pointer(p), "{p:?}");
+        }
+    }
 
     #[test]
     fn lists_are_capped_and_paged() {
