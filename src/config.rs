@@ -17,7 +17,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
 use serde_json::{Map, Value};
@@ -137,6 +137,8 @@ pub struct Config {
     path: Option<PathBuf>,
     env_token: Option<Secret>,
     env_base_url: Option<String>,
+    /// `env_base_url` parsed, on first use: it cannot change, and every call needs it.
+    env_base_url_parsed: OnceLock<Result<Url, ConfigError>>,
     cache: Mutex<Option<(Option<Stamp>, Loaded)>>,
     write_lock: Mutex<()>,
 }
@@ -191,6 +193,7 @@ impl Config {
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned),
+            env_base_url_parsed: OnceLock::new(),
             cache: Mutex::new(None),
             write_lock: Mutex::new(()),
         }
@@ -241,7 +244,10 @@ impl Config {
 
     fn base_url(&self, file: Option<&FileCreds>) -> Result<(Url, String), ConfigError> {
         if let Some(raw) = &self.env_base_url {
-            return parse_base_url(raw, ENV_BASE_URL).map(|u| (u, ENV_BASE_URL.to_owned()));
+            let parsed = self
+                .env_base_url_parsed
+                .get_or_init(|| parse_base_url(raw, ENV_BASE_URL));
+            return parsed.clone().map(|u| (u, ENV_BASE_URL.to_owned()));
         }
         if let Some(raw) = file.and_then(|f| f.base_url.as_deref()) {
             let origin = format!(
@@ -253,7 +259,10 @@ impl Config {
             );
             return parse_base_url(raw, &origin).map(|u| (u, origin));
         }
-        let url = parse_base_url(DEFAULT_BASE_URL, "the default")?;
+        static DEFAULT: OnceLock<Result<Url, ConfigError>> = OnceLock::new();
+        let url = DEFAULT
+            .get_or_init(|| parse_base_url(DEFAULT_BASE_URL, "the default"))
+            .clone()?;
         Ok((url, "the default".to_owned()))
     }
 
