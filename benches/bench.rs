@@ -131,18 +131,21 @@ fn main() {
         ],
         [
             "peak resident memory of the server (VmHWM)".into(),
-            format!("{:.1} MB", hwm_kb as f64 / 1024.0),
-            "≤ 12 MB".into(),
+            format!("{:.1} MiB", hwm_kb as f64 / 1024.0),
+            "≤ 12 MiB".into(),
         ],
         [
             "release binary size".into(),
-            format!("{:.2} MB", binary_bytes as f64 / (1024.0 * 1024.0)),
-            "≤ 8 MB".into(),
+            format!(
+                "{:.2} MiB ({binary_bytes} B)",
+                binary_bytes as f64 / (1024.0 * 1024.0)
+            ),
+            "≤ 8 MiB".into(),
         ],
         [
             format!("tools/list answer ({tools} tools)"),
             format!("{list_bytes} B ≈ {} tokens", list_bytes / 4),
-            "≤ 32 KB".into(),
+            "≤ 32 KiB".into(),
         ],
     ];
     let verdicts = [
@@ -607,7 +610,7 @@ fn print_table(bin: &Path, rows: &[[String; 3]], verdicts: &[Option<bool>]) {
     // Other work on the machine shows up in every figure; the load average says how much.
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         let fields: Vec<&str> = load.split_whitespace().take(3).collect();
-        println!("load average at the end: {}", fields.join(" "));
+        println!("load average (1, 5, 15 min): {}", fields.join(" "));
     }
     println!();
     let width = [
