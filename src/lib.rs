@@ -12,6 +12,7 @@ pub mod filter;
 pub mod guide;
 pub mod secret;
 pub mod server;
+#[cfg(unix)]
 pub mod stdio;
 pub mod tools;
 pub mod validate;

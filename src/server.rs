@@ -410,7 +410,11 @@ impl ServerHandler for OpenTrain {
 pub async fn serve_stdio(server: OpenTrain) -> Result<(), String> {
     let eof = Arc::new(Notify::new());
     // Declared first so it is dropped last, after the transport.
+    #[cfg(unix)]
     let (stdin, stdout, _restore) = crate::stdio::open();
+    // Elsewhere tokio's own handles (reads and writes on its blocking pool).
+    #[cfg(not(unix))]
+    let (stdin, stdout) = (tokio::io::stdin(), tokio::io::stdout());
     let stdin = EofSignal {
         inner: stdin,
         eof: eof.clone(),
