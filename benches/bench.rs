@@ -174,11 +174,6 @@ fn release_binary() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     eprintln!("bench: cargo build --release (the binary under test)");
-    for (k, v) in std::env::vars() {
-        if !k.starts_with("PATH") {
-            eprintln!("ENV {k}={v}");
-        }
-    }
     let mut build = Command::new(cargo);
     build
         .args(["build", "--release", "--bin", "opentrain-mcp"])

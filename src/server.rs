@@ -1,6 +1,7 @@
 //! The MCP server: identity and instructions, the combined tool router, dispatch, and serving
 //! over stdio until stdin closes.
 
+use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -9,8 +10,6 @@ use std::time::Duration;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
-use std::collections::BTreeMap;
-
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, GetPromptRequestParams,
     GetPromptResponse, GetPromptResult, Implementation, JsonObject, ListPromptsResult,
@@ -80,9 +79,10 @@ pub(crate) struct Inner {
 impl OpenTrain {
     /// A server with every tool enabled.
     pub fn new(config: Config, options: Options) -> OpenTrain {
-        let sets = Self::toolsets();
-        let all: Vec<Tool> = sets.iter().flat_map(|(_, t)| t.iter().cloned()).collect();
-        Self::build(config, options, Enabled::everything(&all))
+        let routers = Self::routers();
+        let all: Vec<Tool> = routers.iter().flat_map(|(_, r)| r.list_all()).collect();
+        let enabled = Enabled::everything(&all);
+        Self::build(config, options, routers, enabled)
     }
 
     /// A server with the tools a selection (toolsets, tools, exclusions, read-only) enables.
@@ -92,22 +92,40 @@ impl OpenTrain {
         options: Options,
         selection: &Selection,
     ) -> Result<OpenTrain, String> {
-        let enabled = selection.resolve(&Self::toolsets())?;
-        Ok(Self::build(config, options, enabled))
+        let routers = Self::routers();
+        let listed: Vec<(Toolset, Vec<Tool>)> = routers
+            .iter()
+            .map(|(set, r)| (*set, r.list_all()))
+            .collect();
+        let enabled = selection.resolve(&listed)?;
+        Ok(Self::build(config, options, routers, enabled))
     }
 
     /// Every toolset with its tools.
     pub fn toolsets() -> Vec<(Toolset, Vec<Tool>)> {
-        Toolset::ALL
+        Self::routers()
             .into_iter()
-            .map(|set| (set, set.router().list_all()))
+            .map(|(set, r)| (set, r.list_all()))
             .collect()
     }
 
-    fn build(config: Config, options: Options, enabled: Enabled) -> OpenTrain {
+    /// Every toolset's router. Building one generates its tools' schemas, so it is done once.
+    fn routers() -> Vec<(Toolset, ToolRouter<OpenTrain>)> {
+        Toolset::ALL
+            .into_iter()
+            .map(|set| (set, set.router()))
+            .collect()
+    }
+
+    fn build(
+        config: Config,
+        options: Options,
+        routers: Vec<(Toolset, ToolRouter<OpenTrain>)>,
+        enabled: Enabled,
+    ) -> OpenTrain {
         let mut router = ToolRouter::new();
-        for set in Toolset::ALL {
-            router.merge(set.router());
+        for (_, routes) in routers {
+            router.merge(routes);
         }
         let tools: Vec<Tool> = router
             .list_all()
