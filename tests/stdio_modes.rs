@@ -1,5 +1,6 @@
 //! The binary speaks MCP over whatever its stdin and stdout are: pipes (most clients), sockets
 //! (Node's child processes get socket pairs), one socket for both, a regular file, /dev/null.
+#![cfg(unix)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
