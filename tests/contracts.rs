@@ -444,24 +444,9 @@ async fn refusals_name_the_rule_and_promise_nothing_was_sent() {
 
 /// An API refusal: `isError`, the shared failure text, and `{"status", "error"}` as received.
 async fn refused_by_api(tool: &str, args: Value, status: u16, envelope: Value) -> String {
-    let h = Harness::new().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(status).set_body_json(envelope.clone()))
-        .mount(&h.api)
-        .await;
-    let r = h.call(tool, args).await;
-    assert!(is_error(&r), "{tool}: {}", text(&r));
-    assert_eq!(
-        structured(&r),
-        &json!({"status": status, "error": envelope}),
-        "{tool}: structuredContent"
-    );
-    assert_eq!(
-        h.requests().await.len(),
-        1,
-        "{tool}: a write is never retried"
-    );
-    text(&r)
+    let (text, requests) = check_failure(tool, args, status, &envelope).await;
+    assert_eq!(requests, 1, "{tool}: a write is never retried");
+    text
 }
 
 /// The documented envelope (`proposals.md` §0) with the documented reason; the docs show no full

@@ -385,26 +385,10 @@ async fn mode_mismatches_are_explained_and_nothing_is_sent() {
     assert!(h.requests().await.is_empty());
 }
 
-async fn failing(tool: &str, args: Value, status: u16, body: &Value) -> (String, usize) {
-    let h = Harness::new().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(status).set_body_json(body.clone()))
-        .mount(&h.api)
-        .await;
-    let r = h.call(tool, args).await;
-    assert!(is_error(&r), "{tool} should fail: {}", text(&r));
-    assert_eq!(
-        structured(&r),
-        &json!({"status": status, "error": body}),
-        "{tool}"
-    );
-    (text(&r), h.requests().await.len())
-}
-
 #[tokio::test]
 async fn failures_say_what_to_do() {
     let send = json!({"conversationId": "c", "content": "hi"});
-    let (t, _) = failing(
+    let (t, _) = check_failure(
         "opentrain_send_message",
         send.clone(),
         403,
@@ -420,7 +404,7 @@ async fn failures_say_what_to_do() {
     assert!(t.contains("call opentrain_claim_account"), "{t}");
 
     // A write is sent once, even when the gateway fails.
-    let (_, n) = failing(
+    let (_, n) = check_failure(
         "opentrain_send_message",
         send,
         503,
@@ -429,7 +413,7 @@ async fn failures_say_what_to_do() {
     .await;
     assert_eq!(n, 1, "send_message is never retried");
 
-    let (t, _) = failing(
+    let (t, _) = check_failure(
         "opentrain_start_proposal_conversation",
         json!({"proposalId": "p"}),
         403,
@@ -442,7 +426,7 @@ async fn failures_say_what_to_do() {
         "{t}"
     );
 
-    let (t, _) = failing(
+    let (t, _) = check_failure(
         "opentrain_start_proposal_conversation",
         json!({"proposalId": "p"}),
         409,

@@ -541,18 +541,6 @@ async fn refusals_say_nothing_was_sent() {
     assert!(h.requests().await.is_empty());
 }
 
-/// Calls a tool against an API that answers `status` with `body`.
-async fn failing(tool: &str, args: Value, status: u16, body: &Value) -> (String, Value, usize) {
-    let h = Harness::new().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(status).set_body_json(body.clone()))
-        .mount(&h.api)
-        .await;
-    let r = h.call(tool, args).await;
-    assert!(is_error(&r), "{tool} should fail: {}", text(&r));
-    (text(&r), structured(&r).clone(), h.requests().await.len())
-}
-
 fn hire_args() -> Value {
     json!({"proposalId": "prop_1", "milestone": {"name": "Batch 1", "amount": 450}})
 }
@@ -564,7 +552,7 @@ async fn hire_conflicts_explain_the_way_out() {
         "A payment method is required.",
         json!({"reason": "payment_method_required", "billingUrl": "https://app.opentrain.ai/settings/billing"}),
     );
-    let (t, s, n) = failing("opentrain_hire_proposal", hire_args(), 409, &billing).await;
+    let (t, n) = check_failure("opentrain_hire_proposal", hire_args(), 409, &billing).await;
     assert_eq!(n, 1, "a write is never retried");
     assert!(t.contains("HTTP 409 CONFLICT"), "{t}");
     assert!(t.contains("Reason: payment_method_required."), "{t}");
@@ -572,14 +560,13 @@ async fn hire_conflicts_explain_the_way_out() {
         t.contains("Give your human https://app.opentrain.ai/settings/billing to add a card"),
         "{t}"
     );
-    assert_eq!(s, json!({"status": 409, "error": billing}));
 
     let not_fit = envelope(
         "CONFLICT",
         "This proposal is marked Not a fit.",
         json!({"reason": "not_fit_confirmation_required"}),
     );
-    let (t, _, _) = failing("opentrain_hire_proposal", hire_args(), 409, &not_fit).await;
+    let (t, _) = check_failure("opentrain_hire_proposal", hire_args(), 409, &not_fit).await;
     assert!(
         t.contains("Retry with confirmNotFitOverride: true only if your human really intends"),
         "{t}"
@@ -590,13 +577,13 @@ async fn hire_conflicts_explain_the_way_out() {
         "Already hired.",
         json!({"reason": "already_accepted"}),
     );
-    let (t, _, _) = failing("opentrain_hire_proposal", hire_args(), 409, &accepted).await;
+    let (t, _) = check_failure("opentrain_hire_proposal", hire_args(), 409, &accepted).await;
     assert!(
         t.contains("already hired") && t.contains("opentrain_list_contracts"),
         "{t}"
     );
 
-    let (t, _, _) = failing(
+    let (t, _) = check_failure(
         "opentrain_hire_proposal",
         hire_args(),
         403,
@@ -617,7 +604,7 @@ async fn invite_conflicts_explain_the_way_out() {
         "Job is not published.",
         json!({"reason": "job_not_published"}),
     );
-    let (t, _, n) = failing(
+    let (t, n) = check_failure(
         "opentrain_invite_freelancer",
         json!({"jobId": "job_1", "freelancerId": "usr_7"}),
         409,

@@ -338,3 +338,22 @@ pub async fn check_refused(cases: Vec<Refused>) {
         );
     }
 }
+
+/// Calls a tool against an API that answers `status` with `body`: the result must be an error
+/// whose `structuredContent` is `{"status", "error": body}`. Returns its text and how many
+/// requests the API received.
+pub async fn check_failure(tool: &str, args: Value, status: u16, body: &Value) -> (String, usize) {
+    let h = Harness::new().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(wiremock::ResponseTemplate::new(status).set_body_json(body.clone()))
+        .mount(&h.api)
+        .await;
+    let r = h.call(tool, args).await;
+    assert!(is_error(&r), "{tool} should fail: {}", text(&r));
+    assert_eq!(
+        structured(&r),
+        &serde_json::json!({"status": status, "error": body}),
+        "{tool}"
+    );
+    (text(&r), h.requests().await.len())
+}
