@@ -458,7 +458,7 @@ fn shown_url(raw: &str) -> String {
             text = format!("{}***{}", &raw[..start], &raw[start + at..]);
         }
     }
-    crate::api::error::truncate_chars(&crate::secret::redact_credentials(&text), 200)
+    crate::text::truncate_chars(&crate::secret::redact_credentials(&text), 200)
 }
 
 #[cfg(unix)]

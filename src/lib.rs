@@ -14,6 +14,7 @@ pub mod secret;
 pub mod server;
 #[cfg(unix)]
 pub mod stdio;
+pub mod text;
 pub mod tools;
 pub mod validate;
 

@@ -22,9 +22,9 @@ use serde_json::{Map, Value, json};
 
 use super::summary::{self, LIST_LIMIT, flag, items, strings, text, text_or, usd};
 use super::{Args, failure, invalid, ok, schema};
-use crate::api::error::truncate_chars;
 use crate::api::{ApiError, Request};
 use crate::server::OpenTrain;
+use crate::text::truncate_chars;
 use crate::validate::{Id, JobDescription, Limit, NonEmpty, Patch};
 
 /// The API's limit on `rawJobDescription`, in characters.

@@ -308,7 +308,7 @@ fn http_failure_text(
     }
     if let Some(message) = body.message() {
         head.push_str(" — ");
-        head.push_str(&crate::api::error::truncate_chars(message, 500));
+        head.push_str(&crate::text::truncate_chars(message, 500));
     }
     let mut lines = vec![head];
 
@@ -338,7 +338,7 @@ fn http_failure_text(
         let compact = Value::Object(others).to_string();
         lines.push(format!(
             "Details: {}",
-            crate::api::error::truncate_chars(&compact, 600)
+            crate::text::truncate_chars(&compact, 600)
         ));
     }
     if let Some(id) = body.request_id() {
