@@ -23,7 +23,7 @@ use std::time::SystemTime;
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::secret::Secret;
+use crate::secret::{Known, Secret};
 
 pub const ENV_TOKEN: &str = "OPENTRAIN_PERSONAL_API_TOKEN";
 pub const ENV_BASE_URL: &str = "OPENTRAIN_API_BASE_URL";
@@ -141,6 +141,8 @@ pub struct Config {
     env_base_url_parsed: OnceLock<Result<Url, ConfigError>>,
     cache: Mutex<Option<(Option<Stamp>, Loaded)>>,
     write_lock: Mutex<()>,
+    /// Every credential seen: the env token, each version of the file's tokens, tokens received.
+    known: Arc<Known>,
 }
 
 impl std::fmt::Debug for Config {
@@ -186,9 +188,14 @@ impl Config {
         env_token: Option<&str>,
         env_base_url: Option<&str>,
     ) -> Config {
+        let env_token = env_token.and_then(Secret::new);
+        let known = Arc::new(Known::default());
+        if let Some(token) = &env_token {
+            known.add(token);
+        }
         Config {
             path,
-            env_token: env_token.and_then(Secret::new),
+            env_token,
             env_base_url: env_base_url
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
@@ -196,6 +203,24 @@ impl Config {
             env_base_url_parsed: OnceLock::new(),
             cache: Mutex::new(None),
             write_lock: Mutex::new(()),
+            known,
+        }
+    }
+
+    /// Every credential this configuration has known (see [`Known`]); the log writer shares it.
+    pub fn known(&self) -> &Arc<Known> {
+        &self.known
+    }
+
+    /// Remembers a credential this process received (registration, claim), so it is masked
+    /// everywhere from now on, saved or not.
+    pub fn remember(&self, secret: &Secret) {
+        self.known.add(secret);
+    }
+
+    fn remember_file(&self, creds: &FileCreds) {
+        for secret in [&creds.api_token, &creds.claim_token].into_iter().flatten() {
+            self.known.add(secret);
         }
     }
 
@@ -285,6 +310,9 @@ impl Config {
             None => Ok(Arc::new(FileCreds::default())),
             Some(_) => load_file(path).map(Arc::new),
         };
+        if let Ok(creds) = &loaded {
+            self.remember_file(creds);
+        }
         if let Err(e) = &loaded {
             tracing::warn!("{e}");
         }
@@ -313,7 +341,11 @@ impl Config {
 
         let mut object = match fs::read(&path) {
             Ok(bytes) => match parse_file(&bytes) {
-                Ok((_, object)) => object,
+                Ok((creds, object)) => {
+                    // The tokens about to be replaced stay masked for the rest of the session.
+                    self.remember_file(&creds);
+                    object
+                }
                 Err(message) => match on_corrupt {
                     OnCorrupt::Refuse => return Err(ConfigError::Corrupt { path, message }),
                     OnCorrupt::MoveAside => {
@@ -331,6 +363,15 @@ impl Config {
             Err(e) => return Err(io_error(&path, "read", &e)),
         };
         edit(&mut object);
+        for key in [KEY_API_TOKEN, KEY_CLAIM_TOKEN] {
+            if let Some(secret) = object
+                .get(key)
+                .and_then(Value::as_str)
+                .and_then(Secret::new)
+            {
+                self.known.add(&secret);
+            }
+        }
         let mut text = serde_json::to_string_pretty(&Value::Object(object))
             .map_err(|e| io_error(&path, "serialize", &std::io::Error::other(e)))?;
         text.push('\n');

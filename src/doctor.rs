@@ -68,7 +68,7 @@ pub async fn run(server: &OpenTrain, total_tools: usize) -> Vec<Check> {
         Err(e) => {
             checks.push(check(false, "settings", e.to_string()));
             checks.push(tools_check(server, total_tools));
-            return checks;
+            return masked(server, checks);
         }
     };
     let token_ok = settings.token.is_some();
@@ -129,7 +129,18 @@ pub async fn run(server: &OpenTrain, total_tools: usize) -> Vec<Check> {
         checks.push(check(false, "API", "not checked: no token"));
     }
     checks.push(tools_check(server, total_tools));
+    masked(server, checks)
+}
+
+/// Every line with the credentials the configuration knows masked (an API error may echo one).
+fn masked(server: &OpenTrain, checks: Vec<Check>) -> Vec<Check> {
     checks
+        .into_iter()
+        .map(|c| Check {
+            detail: server.masked(c.detail),
+            ..c
+        })
+        .collect()
 }
 
 fn tools_check(server: &OpenTrain, total: usize) -> Check {

@@ -2,10 +2,11 @@
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use opentrain_mcp::config::{self, Config};
 use opentrain_mcp::filter::{self, Selection, split_list, truthy};
-use opentrain_mcp::secret::RedactingWriter;
+use opentrain_mcp::secret::{Known, RedactingWriter};
 use opentrain_mcp::{OpenTrain, Options, doctor, serve_stdio};
 
 const HELP: &str = "\
@@ -137,8 +138,10 @@ fn main() -> ExitCode {
         read_only: cli.read_only || env(filter::ENV_READ_ONLY).is_some_and(|v| truthy(&v)),
     };
 
+    // Before logging starts: the log writer masks every credential the configuration knows.
+    let config = Config::from_env();
     if matches!(cli.command, Command::Serve) {
-        init_logging();
+        init_logging(config.known().clone());
     }
     let timeout = match opentrain_mcp::timeout_from_env(env(opentrain_mcp::ENV_TIMEOUT).as_deref())
     {
@@ -148,7 +151,6 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let config = Config::from_env();
     let server = match OpenTrain::with_selection(config, Options { timeout }, &selection) {
         Ok(server) => server,
         Err(e) => {
@@ -233,7 +235,7 @@ fn log_start(server: &OpenTrain, selection: &Selection) {
 }
 
 /// Logs go to stderr only (stdout carries JSON-RPC), through a writer that masks credentials.
-fn init_logging() {
+fn init_logging(known: Arc<Known>) {
     use tracing_subscriber::filter::Targets;
     use tracing_subscriber::prelude::*;
 
@@ -248,7 +250,7 @@ fn init_logging() {
         });
     let layer = tracing_subscriber::fmt::layer()
         .with_ansi(false)
-        .with_writer(|| RedactingWriter(std::io::stderr()));
+        .with_writer(move || RedactingWriter::new(std::io::stderr(), Some(known.clone())));
     tracing_subscriber::registry()
         .with(layer)
         .with(filter)

@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 use std::io::{self, Write};
+use std::sync::{Arc, RwLock};
 
 /// Prefixes of the credentials OpenTrain issues. `ot_pat_` is the bearer token, `ot_clm_` the
 /// claim token, `ot_cat_` the claim-attempt token inside a verification URL, `ot_ptk_` the
@@ -118,7 +119,7 @@ pub fn redact_credentials(text: &str) -> Cow<'_, str> {
 /// Replaces every occurrence of each given secret in `text` by its masked form.
 pub fn scrub_text(text: &str, secrets: &[&Secret]) -> Option<String> {
     // Most strings are shorter than a credential: no searcher is built for them.
-    let found: Vec<&Secret> = secrets
+    let mut found: Vec<&Secret> = secrets
         .iter()
         .copied()
         .filter(|s| text.len() >= s.expose().len() && text.contains(s.expose()))
@@ -126,6 +127,8 @@ pub fn scrub_text(text: &str, secrets: &[&Secret]) -> Option<String> {
     if found.is_empty() {
         return None;
     }
+    // A secret that contains another is replaced first, so the shorter one cannot break it up.
+    found.sort_by_key(|s| std::cmp::Reverse(s.expose().len()));
     let mut out = text.to_owned();
     for secret in found {
         out = out.replace(secret.expose(), &secret.masked());
@@ -167,24 +170,93 @@ pub fn scrub_json(value: &mut serde_json::Value, secrets: &[&Secret]) {
     }
 }
 
-/// A writer that masks credentials in what passes through it. tracing's fmt layer formats a whole
-/// event and writes it with one call, so a token never straddles two writes.
-pub struct RedactingWriter<W: Write>(pub W);
+/// Secrets shorter than this are not searched for in text: no real credential is that short, and
+/// masking every occurrence of a few common characters would garble what an agent reads.
+pub const MIN_MASKED_LEN: usize = 8;
+
+/// How many credentials [`Known`] remembers; the oldest (after the first, the env token) go first.
+const MAX_KNOWN: usize = 64;
+
+/// Every credential this process knows: the env token, the tokens of the credentials file (each
+/// version it read or wrote) and the tokens registration and claim delivered. Masked by value,
+/// prefix or not, in every result, resource, prompt, log line and `doctor` line.
+///
+/// It holds only what the configuration knows. A credential that belongs to one call (a token
+/// in an argument, or, over HTTP, the caller's own token) is passed along with that call as a
+/// value and never stored here.
+#[derive(Debug, Default)]
+pub struct Known(RwLock<Arc<Vec<Secret>>>);
+
+impl Known {
+    /// Remembers a credential (once; too-short values are ignored).
+    pub fn add(&self, secret: &Secret) {
+        if secret.expose().chars().count() < MIN_MASKED_LEN {
+            return;
+        }
+        let mut all = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if all.contains(secret) {
+            return;
+        }
+        let mut next = Vec::clone(&all);
+        if next.len() >= MAX_KNOWN {
+            next.remove(1.min(next.len() - 1));
+        }
+        next.push(secret.clone());
+        *all = Arc::new(next);
+    }
+
+    /// Every credential known now, to mask one result or message with (no copy is made).
+    pub fn snapshot(&self) -> Arc<Vec<Secret>> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// `text` with every known credential masked, and every OpenTrain credential masked by its
+    /// prefix (for log lines).
+    pub fn redact_line<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let all = self.0.read().unwrap_or_else(|p| p.into_inner());
+        let refs: Vec<&Secret> = all.iter().collect();
+        match scrub_text(text, &refs) {
+            Some(clean) => Cow::Owned(redact_credentials(&clean).into_owned()),
+            None => redact_credentials(text),
+        }
+    }
+}
+
+/// A writer that masks credentials in what passes through it: every OpenTrain credential by its
+/// prefix, and every credential in [`Known`] by value. tracing's fmt layer formats a whole event
+/// and writes it with one call, so a token never straddles two writes.
+pub struct RedactingWriter<W: Write> {
+    inner: W,
+    known: Option<Arc<Known>>,
+}
+
+impl<W: Write> RedactingWriter<W> {
+    pub fn new(inner: W, known: Option<Arc<Known>>) -> RedactingWriter<W> {
+        RedactingWriter { inner, known }
+    }
+
+    pub fn into_inner(self) -> W {
+        self.inner
+    }
+
+    fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        match &self.known {
+            Some(known) => known.redact_line(text),
+            None => redact_credentials(text),
+        }
+    }
+}
 
 impl<W: Write> Write for RedactingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match std::str::from_utf8(buf) {
-            Ok(text) => self.0.write_all(redact_credentials(text).as_bytes())?,
-            Err(_) => {
-                let text = String::from_utf8_lossy(buf);
-                self.0.write_all(redact_credentials(&text).as_bytes())?
-            }
-        }
+        let text = String::from_utf8_lossy(buf);
+        let clean = self.redact(&text).into_owned();
+        self.inner.write_all(clean.as_bytes())?;
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.0.flush()
+        self.inner.flush()
     }
 }
 
@@ -237,8 +309,22 @@ mod tests {
 
     #[test]
     fn writer_redacts() {
-        let mut w = RedactingWriter(Vec::new());
+        let mut w = RedactingWriter::new(Vec::new(), None);
         w.write_all(b"x ot_clm_abcdefghijklmnop y").unwrap();
-        assert_eq!(String::from_utf8(w.0).unwrap(), "x ot_clm_…mnop y");
+        assert_eq!(
+            String::from_utf8(w.into_inner()).unwrap(),
+            "x ot_clm_…mnop y"
+        );
+        // Known credentials are masked whatever their shape.
+        let known = Arc::new(Known::default());
+        known.add(&Secret::new("plainSecretValue1234").unwrap());
+        known.add(&Secret::new("short").unwrap());
+        let mut w = RedactingWriter::new(Vec::new(), Some(known.clone()));
+        w.write_all(b"a plainSecretValue1234 b short").unwrap();
+        assert_eq!(
+            String::from_utf8(w.into_inner()).unwrap(),
+            "a …1234 b short"
+        );
+        assert_eq!(known.snapshot().len(), 1);
     }
 }

@@ -27,6 +27,7 @@ use crate::api::{ApiError, Client, Request, Response};
 use crate::config::{Config, TokenSource};
 use crate::filter::{Disabled, Enabled, Selection};
 use crate::guide::{self, PromptDef};
+use crate::secret::{Secret, scrub_text};
 use crate::tools::{self, Toolset};
 
 /// What an agent reads first.
@@ -168,8 +169,9 @@ impl OpenTrain {
     /// Sends a request with the current settings (token and base URL).
     pub async fn call(&self, req: &Request) -> Result<Response, ApiError> {
         let settings = self.config().settings()?;
+        let known = self.config().known().snapshot();
         self.client()
-            .send(&settings.base_url, req, settings.token.as_ref())
+            .send(&settings.base_url, req, settings.token.as_ref(), &known)
             .await
     }
 
@@ -192,6 +194,30 @@ impl OpenTrain {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let name = request.name.to_string();
+        let own = tools::argument_secrets(request.arguments.as_ref());
+        let mut response = self.dispatch(name, request, context).await;
+        // What the configuration knows (including what it learned during this call) and what
+        // this call carries: masked in whatever it returns.
+        let known = self.config().known().snapshot();
+        let secrets: Vec<&Secret> = known.iter().chain(&own).collect();
+        match &mut response {
+            Ok(CallToolResponse::Complete(result)) => tools::mask_result(result, &secrets),
+            Ok(_) => {}
+            Err(error) => {
+                if let Some(clean) = scrub_text(&error.message, &secrets) {
+                    error.message = clean.into();
+                }
+            }
+        }
+        response
+    }
+
+    async fn dispatch(
+        &self,
+        name: String,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
         if let Some(arguments) = &request.arguments {
             let size = argument_bytes(arguments);
             if size > MAX_ARGUMENT_BYTES {
@@ -259,6 +285,13 @@ fn argument_bytes(arguments: &JsonObject) -> usize {
 }
 
 impl OpenTrain {
+    /// `text` with every credential the configuration knows masked (resources, prompts, doctor).
+    pub fn masked(&self, text: String) -> String {
+        let known = self.config().known().snapshot();
+        let refs: Vec<&Secret> = known.iter().collect();
+        scrub_text(&text, &refs).unwrap_or(text)
+    }
+
     /// The `opentrain://config` resource: where credentials come from, the base URL, the token's
     /// prefix only, and what is enabled.
     pub fn config_report(&self) -> Value {
@@ -375,7 +408,7 @@ impl ServerHandler for OpenTrain {
                 ));
             }
         }
-        let text = (prompt.render)(&args);
+        let text = self.masked((prompt.render)(&args));
         Ok(
             GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
                 .with_description(prompt.description)
@@ -401,7 +434,9 @@ impl ServerHandler for OpenTrain {
             guide::GUIDE_URI => (guide::GUIDE.to_owned(), "text/markdown"),
             guide::EVENTS_URI => (guide::EVENTS.to_owned(), "text/markdown"),
             guide::CONFIG_URI => (
-                serde_json::to_string_pretty(&self.config_report()).unwrap_or_default(),
+                self.masked(
+                    serde_json::to_string_pretty(&self.config_report()).unwrap_or_default(),
+                ),
                 "application/json",
             ),
             _ => {

@@ -70,11 +70,14 @@ impl Client {
     }
 
     /// Sends `req` to `base` with `token` (required when the request says `Auth::Bearer`).
+    /// Every credential in `mask` (what the configuration knows), the token and the request's own
+    /// secrets are masked in the answer, whether or not this request sent them.
     pub async fn send(
         &self,
         base: &Url,
         req: &Request,
         token: Option<&Secret>,
+        mask: &[Secret],
     ) -> Result<Response, ApiError> {
         let token = match req.auth {
             Auth::Bearer => Some(token.ok_or(ApiError::NoToken)?),
@@ -85,6 +88,7 @@ impl Client {
         let deadline = Instant::now() + self.timeout;
         let mut scrub: Vec<&Secret> = req.secrets.iter().collect();
         scrub.extend(token);
+        scrub.extend(mask);
 
         let mut attempt = 1;
         let mut waited_for_rate_limit = false;
@@ -201,11 +205,22 @@ impl Client {
             }
             bytes.extend_from_slice(&chunk);
         }
+        let success = (200..300).contains(&status);
+        // An answer that delivers credentials must reach its tool unmasked, so the tool can save
+        // them: only this request's own secrets are masked in it here (the dispatch masks the
+        // result). Everywhere else every credential we know is masked.
+        let own = req.secrets.len() + usize::from(token.is_some());
+        let body_scrub = if success && req.delivers_credentials {
+            &scrub[..own]
+        } else {
+            scrub
+        };
         // Mask our credentials in the raw text before anything parses or cuts it, so an echoed
         // token is never shown, not even half of it at the end of an excerpt.
-        let bytes = secret::scrub_bytes(bytes, scrub);
+        let bytes = secret::scrub_bytes(bytes, body_scrub);
+        let excerpt = |bytes: &[u8]| error::excerpt(&secret::scrub_bytes(bytes.to_vec(), scrub));
 
-        if (200..300).contains(&status) {
+        if success {
             if bytes.iter().all(u8::is_ascii_whitespace) {
                 return Ok(Response {
                     status,
@@ -215,16 +230,16 @@ impl Client {
             let mut body: Value =
                 serde_json::from_slice(&bytes).map_err(|_| ApiError::NotJson {
                     status,
-                    excerpt: error::excerpt(&bytes),
+                    excerpt: excerpt(&bytes),
                 })?;
             // Every documented answer is an object, and a result's structuredContent must be one.
             if !body.is_object() {
                 return Err(ApiError::NotAnObject {
                     status,
-                    excerpt: error::excerpt(&bytes),
+                    excerpt: excerpt(&bytes),
                 });
             }
-            secret::scrub_json(&mut body, scrub);
+            secret::scrub_json(&mut body, body_scrub);
             return Ok(Response { status, body });
         }
         let mut body = ErrorBody::parse(&bytes);

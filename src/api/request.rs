@@ -82,6 +82,8 @@ pub struct Request {
     pub body: Body,
     /// Credentials placed in the body (a claim token): masked wherever an answer echoes them.
     pub secrets: Vec<Secret>,
+    /// The answer delivers credentials the tool must save (registration, the claim exchange).
+    pub delivers_credentials: bool,
 }
 
 /// Like a derived `Debug`, except that the body shows the request's secrets (whatever their
@@ -102,6 +104,7 @@ impl fmt::Debug for Request {
             .field("query", &self.query)
             .field("body", &body)
             .field("secrets", &self.secrets)
+            .field("delivers_credentials", &self.delivers_credentials)
             .finish()
     }
 }
@@ -120,6 +123,7 @@ impl Request {
             query: Vec::new(),
             body: Body::None,
             secrets: Vec::new(),
+            delivers_credentials: false,
         }
     }
 
@@ -187,6 +191,13 @@ impl Request {
             let _ = write!(out, "{}={}", encode(k), encode(v));
         }
         self.body = Body::Form(out);
+        self
+    }
+
+    /// Marks an endpoint whose answer delivers credentials to save: the credentials this process
+    /// already knows are not masked in its answer before the tool has read it.
+    pub fn delivering_credentials(mut self) -> Request {
+        self.delivers_credentials = true;
         self
     }
 

@@ -146,12 +146,15 @@ impl OpenTrain {
             }
             Err(e) => return failure(&e.into(), config),
         };
-        let req = Request::agent_post("/identity").json(&IdentityBody {
-            identity_type: "anonymous",
-            agent_name: a.agent_name.as_ref().map(NonEmpty::as_str),
-            organization_name: a.organization_name.as_ref().map(NonEmpty::as_str),
-        });
-        let body = match self.client().send(&base, &req, None).await {
+        let req = Request::agent_post("/identity")
+            .delivering_credentials()
+            .json(&IdentityBody {
+                identity_type: "anonymous",
+                agent_name: a.agent_name.as_ref().map(NonEmpty::as_str),
+                organization_name: a.organization_name.as_ref().map(NonEmpty::as_str),
+            });
+        let known = config.known().snapshot();
+        let body = match self.client().send(&base, &req, None, &known).await {
             Ok(response) => response.body,
             Err(e) => return failure(&e, config),
         };
@@ -162,6 +165,11 @@ impl OpenTrain {
             );
         };
         let claim = body["claim_token"].as_str().and_then(Secret::new);
+        // Masked everywhere from now on, whether or not they can be saved.
+        config.remember(&access);
+        if let Some(claim) = &claim {
+            config.remember(claim);
+        }
         let received: Vec<&Secret> = std::iter::once(&access).chain(claim.as_ref()).collect();
         let base_text = base.as_str().trim_end_matches('/').to_owned();
         let on_corrupt = if force {
@@ -281,6 +289,7 @@ impl OpenTrain {
             Err(message) => return refuse(message),
         };
         let req = Request::agent_post("/oauth/token")
+            .delivering_credentials()
             .form(&[
                 ("grant_type", CLAIM_GRANT_TYPE),
                 ("claim_token", token.expose()),
@@ -321,6 +330,7 @@ impl OpenTrain {
         let Some(access) = body["access_token"].as_str().and_then(Secret::new) else {
             return refuse("The claim answer carried no access_token, so nothing was saved.");
         };
+        config.remember(&access);
         let token = access.clone();
         let saved = self
             .save(OnCorrupt::Refuse, move |map| {

@@ -34,6 +34,7 @@ use serde_json::{Value, json};
 
 use crate::api::{ApiError, ErrorBody};
 use crate::config::{self, Config};
+use crate::secret::{self, Secret};
 use crate::server::OpenTrain;
 
 /// The groups of tools, as the vendor's documentation groups them.
@@ -281,6 +282,52 @@ pub fn failure(error: &ApiError, config: &Config) -> CallToolResult {
         ApiError::Config(e) => refuse(format!("{e}. Nothing was sent.")),
         ApiError::InvalidArgument(message) => refuse(format!("{message} Nothing was sent.")),
         _ => refuse(format!("{error}.")),
+    }
+}
+
+/// Arguments that carry a credential (a claim token): it belongs to that one call, so it is
+/// masked in that call's result like the configuration's own credentials.
+const SECRET_ARGUMENTS: [&str; 1] = ["claimToken"];
+
+/// The credentials a call's arguments carry.
+pub fn argument_secrets(arguments: Option<&JsonObject>) -> Vec<Secret> {
+    let Some(arguments) = arguments else {
+        return Vec::new();
+    };
+    SECRET_ARGUMENTS
+        .iter()
+        .filter_map(|key| arguments.get(*key)?.as_str())
+        .filter_map(Secret::new)
+        .collect()
+}
+
+/// Masks every given credential wherever it occurs in a result: each text block, any other
+/// block, and `structuredContent`. The one place results are masked: the dispatch calls it on
+/// every tool result, whatever tool or path produced it, with the credentials the configuration
+/// knows and those of the call itself (passed in, never stored).
+pub fn mask_result(result: &mut CallToolResult, secrets: &[&Secret]) {
+    if secrets.is_empty() {
+        return;
+    }
+    for block in &mut result.content {
+        match block {
+            ContentBlock::Text(content) => {
+                if let Some(clean) = secret::scrub_text(&content.text, secrets) {
+                    content.text = clean;
+                }
+            }
+            other => {
+                if let Ok(mut value) = serde_json::to_value(&*other) {
+                    secret::scrub_json(&mut value, secrets);
+                    if let Ok(clean) = serde_json::from_value(value) {
+                        *other = clean;
+                    }
+                }
+            }
+        }
+    }
+    if let Some(structured) = &mut result.structured_content {
+        secret::scrub_json(structured, secrets);
     }
 }
 

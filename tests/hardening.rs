@@ -1,0 +1,275 @@
+//! Issue 9: the second security and reliability pass. Each section proves one point of the issue,
+//! in-process against wiremock or a raw stub, and through the real binary where the point is
+//! about the process (`tests/reliability.rs` holds the first pass, issue 4).
+
+mod common;
+
+use std::time::Duration;
+
+use common::stdio::Proc;
+use common::*;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+const V1: &str = "/api/public/v1";
+
+/// A token without any OpenTrain prefix (a custom or future format): masked by value only.
+const PLAIN: &str = "Zx81PlainTokenWithoutPrefixQa7Q";
+
+/// Everything an agent sees of a result: its text and its structuredContent.
+fn shown(r: &rmcp::model::CallToolResult) -> String {
+    format!(
+        "{}\n{}",
+        text(r),
+        r.structured_content.clone().unwrap_or_default()
+    )
+}
+
+/// Asserts that none of `secrets`, nor their first 16 characters, is in `what`.
+fn assert_hidden(what: &str, secrets: &[&str], label: &str) {
+    for secret in secrets {
+        assert!(
+            !what.contains(secret),
+            "{label}: {secret} shown in:\n{what}"
+        );
+        assert!(
+            !what.contains(&secret[..16]),
+            "{label}: the start of {secret} shown in:\n{what}"
+        );
+    }
+}
+
+/// A body that repeats each of `secrets` in a text field, a key and a list.
+fn echoing(secrets: &[&str]) -> Value {
+    let mut keys = serde_json::Map::new();
+    for s in secrets {
+        keys.insert(format!("seen:{s}"), json!(s));
+    }
+    json!({"note": format!("you sent {}", secrets.join(" and ")), "keys": keys,
+           "list": secrets, "jobs": [], "nextCursor": null})
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Every credential the process knows is masked, whatever tool or path shows it
+
+#[tokio::test]
+async fn the_env_token_is_masked_even_where_no_tool_sends_it() {
+    for token in [PAT, PLAIN] {
+        let h = Harness::with(Setup {
+            env_token: Some(token.to_owned()),
+            ..Setup::default()
+        })
+        .await;
+        // The marketplace search never sends a token, so nothing tied it to this call.
+        Mock::given(path(format!("{V1}/jobs")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(echoing(&[token])))
+            .mount(&h.api)
+            .await;
+        // The claim endpoints never send it either.
+        Mock::given(path("/api/agent/identity/claim"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(echoing(&[token])))
+            .mount(&h.api)
+            .await;
+        Mock::given(path("/api/agent/oauth/token"))
+            .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+                "error": "invalid_grant", "error_description": format!("bad {token}")})))
+            .mount(&h.api)
+            .await;
+        let calls = [
+            ("opentrain_search_jobs", json!({"q": "audio"})),
+            (
+                "opentrain_claim_account",
+                json!({"email": "o@example.com", "claimToken": CLM}),
+            ),
+            ("opentrain_claim_status", json!({"claimToken": CLM})),
+        ];
+        for (tool, args) in calls {
+            let r = h.call(tool, args).await;
+            assert_hidden(&shown(&r), &[token, CLM], &format!("{tool} with {token}"));
+            let masked = &token[token.len() - 4..];
+            assert!(shown(&r).contains(&format!("…{masked}")), "{}", shown(&r));
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_file_tokens_are_masked_in_every_tool_that_may_echo_them() {
+    let h = Harness::with(Setup {
+        env_token: None,
+        file: Some(json!({"apiToken": PAT2, "claimToken": CLM}).to_string()),
+        ..Setup::default()
+    })
+    .await;
+    let both = echoing(&[PAT2, CLM]);
+    for (route, status) in [
+        (format!("{V1}/jobs"), 200),
+        (format!("{V1}/auth/me"), 200),
+        ("/api/agent/identity/claim".to_owned(), 200),
+        ("/api/agent/oauth/token".to_owned(), 200),
+    ] {
+        let mut body = both.clone();
+        if route.ends_with("/oauth/token") {
+            // A completed claim: a new token, and the old ones repeated.
+            body["access_token"] = json!("ot_pat_n3wCl41m3dn3wCl41m3dn3wNEW1");
+        }
+        Mock::given(path(route))
+            .respond_with(ResponseTemplate::new(status).set_body_json(body))
+            .mount(&h.api)
+            .await;
+    }
+    for (tool, args) in [
+        ("opentrain_search_jobs", json!({})),
+        ("opentrain_auth_status", json!({})),
+        ("opentrain_claim_account", json!({"email": "o@example.com"})),
+        ("opentrain_claim_status", json!({})),
+        // After the claim the file holds the new token; the old ones are still ours.
+        ("opentrain_search_jobs", json!({})),
+    ] {
+        let r = h.call(tool, args).await;
+        assert!(!is_error(&r), "{tool}: {}", text(&r));
+        let all = shown(&r);
+        assert_hidden(&all, &[PAT2, CLM], tool);
+        assert!(all.contains("ot_pat_…7d1e"), "{tool}: {all}");
+        assert!(all.contains("ot_clm_…4e21"), "{tool}: {all}");
+    }
+    assert_eq!(
+        h.read_config()["apiToken"],
+        "ot_pat_n3wCl41m3dn3wCl41m3dn3wNEW1"
+    );
+}
+
+#[tokio::test]
+async fn tokens_replaced_by_a_forced_registration_stay_masked() {
+    let h = Harness::with(Setup {
+        env_token: None,
+        file: Some(json!({"apiToken": PAT2, "claimToken": CLM}).to_string()),
+        ..Setup::default()
+    })
+    .await;
+    let new_pat = "ot_pat_r3g1st3r3d_AgentAgentAgentAgent5a6b";
+    let new_clm = "ot_clm_r3g1st3r3d_ClaimClaimClaimClm7c8d";
+    let mut reply = echoing(&[PAT2, CLM]);
+    reply["access_token"] = json!(new_pat);
+    reply["claim_token"] = json!(new_clm);
+    Mock::given(path("/api/agent/identity"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(reply))
+        .mount(&h.api)
+        .await;
+    Mock::given(path(format!("{V1}/jobs")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(echoing(&[PAT2, CLM, new_pat, new_clm])),
+        )
+        .mount(&h.api)
+        .await;
+    let r = h
+        .call("opentrain_register_agent", json!({"force": true}))
+        .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    assert_hidden(&shown(&r), &[PAT2, CLM, new_pat, new_clm], "registration");
+    let r = h.call("opentrain_search_jobs", json!({})).await;
+    assert_hidden(&shown(&r), &[PAT2, CLM, new_pat, new_clm], "a later call");
+    assert_eq!(h.read_config()["apiToken"], new_pat);
+}
+
+#[tokio::test]
+async fn the_config_resource_and_prompts_mask_known_credentials() {
+    // A token pasted into the base URL variable: the refusal quotes the URL.
+    let dir = TempDir::new().unwrap();
+    let config = opentrain_mcp::config::Config::new(
+        Some(dir.path().join("cli.json")),
+        Some(PLAIN),
+        Some(&format!("https://api.example.com/{PLAIN}?x=1")),
+    );
+    let server = opentrain_mcp::OpenTrain::new(config, opentrain_mcp::Options::default());
+    let (server_io, client_io) = tokio::io::duplex(1 << 16);
+    let running = server.clone();
+    tokio::spawn(async move {
+        use rmcp::ServiceExt;
+        if let Ok(s) = running.serve(server_io).await {
+            let _ = s.waiting().await;
+        }
+    });
+    use rmcp::ServiceExt;
+    let client = ().serve(client_io).await.unwrap();
+    let resource = client
+        .read_resource(rmcp::model::ReadResourceRequestParams::new(
+            "opentrain://config",
+        ))
+        .await
+        .unwrap();
+    let text = serde_json::to_string(&resource).unwrap();
+    assert!(text.contains("must not contain a query"), "{text}");
+    assert_hidden(&text, &[PLAIN], "config resource");
+    let prompt = client
+        .get_prompt(
+            rmcp::model::GetPromptRequestParams::new("post_job").with_arguments(
+                json!({"brief": format!("my token is {PLAIN}")})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
+        )
+        .await
+        .unwrap();
+    let text = serde_json::to_string(&prompt).unwrap();
+    assert!(text.contains("my token is …Qa7Q"), "{text}");
+    assert_hidden(&text, &[PLAIN], "prompt");
+    let r = client
+        .call_tool(rmcp::model::CallToolRequestParams::new(
+            "opentrain_auth_status",
+        ))
+        .await
+        .unwrap();
+    assert!(is_error(&r));
+    assert_hidden(&shown(&r), &[PLAIN], "refusal quoting the base URL");
+}
+
+#[test]
+fn doctor_masks_a_token_without_prefix() {
+    let home = TempDir::new().unwrap();
+    let base = format!("https://api.example.com/{PLAIN}?x=1");
+    let out = std::process::Command::new(common::stdio::BIN)
+        .arg("doctor")
+        .env_clear()
+        .env("HOME", home.path())
+        .env("OPENTRAIN_PERSONAL_API_TOKEN", PLAIN)
+        .env("OPENTRAIN_API_BASE_URL", &base)
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains("must not contain a query"), "{all}");
+    assert_hidden(&all, &[PLAIN], "doctor");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_without_prefix_never_reaches_stderr() {
+    let api = wiremock::MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(echoing(&[PLAIN])))
+        .mount(&api)
+        .await;
+    let uri = api.uri();
+    let mut p = Proc::spawn(&[
+        ("OPENTRAIN_PERSONAL_API_TOKEN", PLAIN),
+        ("OPENTRAIN_API_BASE_URL", &uri),
+        ("RUST_LOG", "debug"),
+    ]);
+    p.initialize();
+    // An agent copying the token into an argument: rmcp logs the request at debug.
+    p.call(1, "opentrain_search_jobs", json!({"q": PLAIN}));
+    let answer = p.recv_until(1).pop().unwrap();
+    p.call(2, "opentrain_get_credits", json!({}));
+    p.recv_until(2);
+    p.close_stdin();
+    assert!(p.wait(Duration::from_secs(3)).success());
+    let stderr = p.stderr();
+    assert!(stderr.contains("opentrain_search_jobs"), "{stderr}");
+    assert_hidden(&stderr, &[PLAIN], "stderr");
+    assert_hidden(&answer.to_string(), &[PLAIN], "result");
+}
