@@ -29,6 +29,10 @@ pub const ENV_TOKEN: &str = "OPENTRAIN_PERSONAL_API_TOKEN";
 pub const ENV_BASE_URL: &str = "OPENTRAIN_API_BASE_URL";
 pub const DEFAULT_BASE_URL: &str = "https://app.opentrain.ai";
 
+/// The largest credentials file read: a real one is a few hundred bytes, and a bigger file is
+/// refused unread (so a huge or endless file cannot stall or swell the server).
+pub const MAX_FILE_BYTES: u64 = 64 * 1024;
+
 /// Keys of `cli.json` this server reads and writes. All others are preserved untouched.
 pub const KEY_API_TOKEN: &str = "apiToken";
 pub const KEY_BASE_URL: &str = "baseUrl";
@@ -291,15 +295,35 @@ impl Config {
         Ok((url, "the default".to_owned()))
     }
 
+    /// The file's version now (`None`: absent), from its metadata only: nothing is opened.
+    fn stamp(path: &Path) -> Result<Option<Stamp>, ConfigError> {
+        match fs::metadata(path) {
+            Ok(meta) => Ok(Some(Stamp::of(&meta))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error(path, "read", &e)),
+        }
+    }
+
+    /// Whether [`Config::read`] would answer from its cache (one `stat`, nothing opened). The
+    /// server calls it on its runtime thread and reads a changed file on a blocking thread.
+    pub fn is_cached(&self) -> bool {
+        let Some(path) = &self.path else {
+            return true;
+        };
+        let Ok(stamp) = Self::stamp(path) else {
+            return false;
+        };
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.as_ref().is_some_and(|(cached, _)| *cached == stamp)
+    }
+
     /// The file's contents as this server understands them (an absent file is empty). Cached;
-    /// re-read when the file's size, times or inode change.
+    /// re-read when the file's size, times or inode change. Anything but a regular file of at
+    /// most [`MAX_FILE_BYTES`] is refused without being read, and the read itself never waits
+    /// (see [`read_bounded`]), so a FIFO or device there cannot stall the server.
     pub fn read(&self) -> Result<Arc<FileCreds>, ConfigError> {
         let path = self.require_path()?;
-        let stamp = match fs::metadata(path) {
-            Ok(meta) => Some(Stamp::of(&meta)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(io_error(path, "read", &e)),
-        };
+        let stamp = Self::stamp(path)?;
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((cached_stamp, loaded)) = cache.as_ref()
             && *cached_stamp == stamp
@@ -308,7 +332,10 @@ impl Config {
         }
         let loaded = match stamp {
             None => Ok(Arc::new(FileCreds::default())),
-            Some(_) => load_file(path).map(Arc::new),
+            Some(_) => {
+                warn_if_shared(path);
+                load_file(path).map(Arc::new)
+            }
         };
         if let Ok(creds) = &loaded {
             self.remember_file(creds);
@@ -318,6 +345,79 @@ impl Config {
         }
         *cache = Some((stamp, loaded.clone()));
         loaded
+    }
+
+    /// Checks, before anything that cannot be undone (a registration, a claim exchange), that
+    /// [`Config::update`] could save credentials now: the directory exists or can be created, the
+    /// lock file opens, the file is absent or a readable regular file (with `MoveAside`,
+    /// anything that can be moved aside), and a temp file can be created next to it. Nothing is
+    /// left behind but the directory and lock file a write creates anyway.
+    pub fn check_saving(&self, on_corrupt: OnCorrupt) -> Result<PathBuf, ConfigError> {
+        let path = self.require_path()?.to_path_buf();
+        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let dir = path.parent().unwrap_or(Path::new("."));
+        create_private_dir(dir).map_err(|e| io_error(dir, "create the directory of", &e))?;
+        let lock_path = dir.join("cli.json.lock");
+        open_private(&lock_path, false)
+            .map_err(|e| io_error(&lock_path, "open the lock file of", &e))?;
+        match read_bounded(&path) {
+            Ok(Some(bytes)) => {
+                if let Err(message) = parse_file(&bytes)
+                    && on_corrupt == OnCorrupt::Refuse
+                {
+                    return Err(ConfigError::Corrupt { path, message });
+                }
+            }
+            Ok(None) => {}
+            Err(ConfigError::Corrupt { .. }) if on_corrupt == OnCorrupt::MoveAside => {}
+            Err(e) => return Err(e),
+        }
+        let (tmp, file) = create_temp(&path).map_err(|e| io_error(&path, "write", &e))?;
+        drop(file);
+        let _ = fs::remove_file(&tmp);
+        Ok(path)
+    }
+
+    /// Keeps credentials that could not be saved, so they are not lost: a new 0600 file
+    /// `cli.json.unsaved-<unix time>` next to the credentials file (or in the temp directory
+    /// when that directory takes no new file) holding what the file would have held. A human can
+    /// move it into place. Returns its path.
+    pub fn save_recovery(&self, object: &Map<String, Value>) -> std::io::Result<PathBuf> {
+        let path = self.require_path().map_err(std::io::Error::other)?;
+        let mut text = serde_json::to_string_pretty(object).map_err(std::io::Error::other)?;
+        text.push('\n');
+        let secs = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let dirs = [
+            path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+            std::env::temp_dir(),
+        ];
+        let mut last = std::io::Error::other("no directory to write to");
+        for dir in dirs {
+            for n in 0..8 {
+                let name = match n {
+                    0 => format!("cli.json.unsaved-{secs}"),
+                    n => format!("cli.json.unsaved-{secs}-{n}"),
+                };
+                let target = dir.join(name);
+                let written = open_private(&target, true).and_then(|mut file| {
+                    file.write_all(text.as_bytes())?;
+                    file.sync_all()
+                });
+                match written {
+                    Ok(()) => return Ok(target),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = e,
+                    Err(e) => {
+                        let _ = fs::remove_file(&target);
+                        last = e;
+                        break;
+                    }
+                }
+            }
+        }
+        Err(last)
     }
 
     /// Read-modify-write of the whole file under both locks. `edit` sees the current JSON object
@@ -339,8 +439,9 @@ impl Config {
             .map_err(|e| io_error(&lock_path, "lock", &e))?;
         remove_stale_temp_files(&path);
 
-        let mut object = match fs::read(&path) {
-            Ok(bytes) => match parse_file(&bytes) {
+        let mut object = match read_bounded(&path) {
+            Ok(None) => Map::new(),
+            Ok(Some(bytes)) => match parse_file(&bytes) {
                 Ok((creds, object)) => {
                     // The tokens about to be replaced stay masked for the rest of the session.
                     self.remember_file(&creds);
@@ -359,8 +460,13 @@ impl Config {
                     }
                 },
             },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Map::new(),
-            Err(e) => return Err(io_error(&path, "read", &e)),
+            Err(e @ ConfigError::Corrupt { .. }) if on_corrupt == OnCorrupt::MoveAside => {
+                let aside = corrupt_aside_path(&path);
+                fs::rename(&path, &aside).map_err(|e| io_error(&path, "move aside", &e))?;
+                tracing::warn!("{e}; moved it to {}", aside.display());
+                Map::new()
+            }
+            Err(e) => return Err(e),
         };
         edit(&mut object);
         for key in [KEY_API_TOKEN, KEY_CLAIM_TOKEN] {
@@ -432,8 +538,113 @@ fn parse_file(bytes: &[u8]) -> Result<(FileCreds, Map<String, Value>), String> {
     Ok((creds, object))
 }
 
+/// The file's bytes (`None` when it does not exist), if it is a regular file of at most
+/// [`MAX_FILE_BYTES`]. It is opened non-blocking and checked on the open descriptor, so a FIFO or
+/// a device is refused instead of waited on, and at most the limit plus one byte is read.
+fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>, ConfigError> {
+    use std::io::Read;
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let corrupt = |message: String| ConfigError::Corrupt {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error(path, "read", &e)),
+    };
+    let meta = file.metadata().map_err(|e| io_error(path, "read", &e))?;
+    if !meta.is_file() {
+        return Err(corrupt(format!(
+            "it is {}, not a regular file, so it was not read",
+            file_kind(&meta)
+        )));
+    }
+    let too_large = |len: u64| {
+        corrupt(format!(
+            "it is {len} bytes, over the {MAX_FILE_BYTES}-byte limit for this file (a real one \
+             is a few hundred bytes), so it was not read"
+        ))
+    };
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_large(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_error(path, "read", &e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(Some(bytes))
+}
+
+/// What a file that is not a regular file is, for an error message.
+fn file_kind(meta: &fs::Metadata) -> &'static str {
+    let kind = meta.file_type();
+    if kind.is_dir() {
+        return "a directory";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+    }
+    "not a regular file"
+}
+
+/// Warns once per process, on stderr, when the credentials file or its directory can be read by
+/// other users (the token is then theirs too). `doctor` reports the same.
+fn warn_if_shared(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        use std::sync::atomic::AtomicBool;
+        static FILE_WARNED: AtomicBool = AtomicBool::new(false);
+        static DIR_WARNED: AtomicBool = AtomicBool::new(false);
+        let dir = path.parent().unwrap_or(Path::new("."));
+        for (what, target, warned, fix) in [
+            ("credentials file", path, &FILE_WARNED, "600"),
+            ("directory of the credentials file", dir, &DIR_WARNED, "700"),
+        ] {
+            let Ok(meta) = fs::metadata(target) else {
+                continue;
+            };
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 && !warned.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    "the {what} {} has mode {mode:04o}: other users can read it{}. Run: chmod {fix} {}",
+                    target.display(),
+                    if what.starts_with("credentials") {
+                        " and the token in it"
+                    } else {
+                        " or list it"
+                    },
+                    target.display()
+                );
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
 fn load_file(path: &Path) -> Result<FileCreds, ConfigError> {
-    let bytes = fs::read(path).map_err(|e| io_error(path, "read", &e))?;
+    let bytes = read_bounded(path)?.unwrap_or_default();
     parse_file(&bytes)
         .map(|(creds, _)| creds)
         .map_err(|message| ConfigError::Corrupt {
@@ -530,7 +741,8 @@ fn open_private(path: &Path, create_new: bool) -> std::io::Result<File> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        // A symlink planted at the lock or temp name is refused, never followed.
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
     }
     options.open(path)
 }
@@ -571,20 +783,36 @@ fn remove_stale_temp_files(path: &Path) {
     }
 }
 
+/// A new 0600 temp file next to `path`, under a fresh name: a name already taken (by a
+/// directory, a symlink or another program's file) is skipped, never reused or followed.
+fn create_temp(path: &Path) -> std::io::Result<(PathBuf, File)> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut last = None;
+    for _ in 0..16 {
+        let mut name = temp_prefix(path);
+        name.push(format!(
+            "{}.{}.tmp",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let tmp = dir.join(name);
+        match open_private(&tmp, true) {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::ErrorKind::AlreadyExists.into()))
+}
+
 /// Writes `bytes` to a fresh 0600 temp file next to `path`, fsyncs it, renames it over `path`
 /// and fsyncs the directory. A crash at any point leaves the old file or the new one.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut name = temp_prefix(path);
-    name.push(format!(
-        "{}.{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let tmp = dir.join(name);
+    let (tmp, file) = create_temp(path)?;
     let result = (|| {
-        let mut file = open_private(&tmp, true)?;
+        let mut file = file;
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);

@@ -197,6 +197,9 @@ fn main() -> ExitCode {
 
 fn log_start(server: &OpenTrain, selection: &Selection) {
     let config = server.config();
+    // Read once now (it never blocks: see Config::read), so a file others can read, or one that
+    // cannot be used, is reported at start rather than at the first call.
+    let _ = config.read();
     tracing::info!(
         "opentrain-mcp {} starting; credentials file {}{}",
         env!("CARGO_PKG_VERSION"),

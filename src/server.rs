@@ -195,6 +195,7 @@ impl OpenTrain {
     ) -> Result<CallToolResponse, McpError> {
         let name = request.name.to_string();
         let own = tools::argument_secrets(request.arguments.as_ref());
+        self.refresh_config().await;
         let mut response = self.dispatch(name, request, context).await;
         // What the configuration knows (including what it learned during this call) and what
         // this call carries: masked in whatever it returns.
@@ -285,6 +286,20 @@ fn argument_bytes(arguments: &JsonObject) -> usize {
 }
 
 impl OpenTrain {
+    /// Reads the credentials file on a blocking thread when it changed, so the tool that runs
+    /// next finds it cached: this server's one runtime thread never waits on the file system for
+    /// more than a `stat`.
+    pub async fn refresh_config(&self) {
+        if self.config().is_cached() {
+            return;
+        }
+        let server = self.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            let _ = server.config().read();
+        })
+        .await;
+    }
+
     /// `text` with every credential the configuration knows masked (resources, prompts, doctor).
     pub fn masked(&self, text: String) -> String {
         let known = self.config().known().snapshot();
@@ -430,6 +445,9 @@ impl ServerHandler for OpenTrain {
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
         let uri = request.uri.as_str();
+        if uri == guide::CONFIG_URI {
+            self.refresh_config().await;
+        }
         let (text, mime) = match uri {
             guide::GUIDE_URI => (guide::GUIDE.to_owned(), "text/markdown"),
             guide::EVENTS_URI => (guide::EVENTS.to_owned(), "text/markdown"),

@@ -273,3 +273,307 @@ async fn a_token_without_prefix_never_reaches_stderr() {
     assert_hidden(&stderr, &[PLAIN], "stderr");
     assert_hidden(&answer.to_string(), &[PLAIN], "result");
 }
+
+// ---------------------------------------------------------------------------------------------
+// 2. The credentials file: read off the runtime thread, regular files only, at most 64 KiB
+
+/// Puts something at the credentials file's path.
+type MakeFile = Box<dyn Fn(&std::path::Path)>;
+
+/// Makes a FIFO at `path` with the system's `mkfifo`; `false` (after a SKIP note) without one.
+fn mkfifo(path: &std::path::Path) -> bool {
+    match std::process::Command::new("mkfifo").arg(path).status() {
+        Ok(status) if status.success() => true,
+        other => {
+            eprintln!("SKIP: cannot make a FIFO with mkfifo ({other:?})");
+            false
+        }
+    }
+}
+
+#[test]
+fn a_fifo_at_cli_json_neither_freezes_the_server_nor_keeps_it_alive() {
+    let home = TempDir::new().unwrap();
+    let file = home.path().join(".config/opentrain/cli.json");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    if !mkfifo(&file) {
+        return;
+    }
+    let mut p = Proc::spawn_in(home, &[]);
+    p.initialize();
+    // Every tool that needs the file reads it: refused at once, naming the file.
+    p.call(1, "opentrain_auth_status", json!({}));
+    p.call(2, "opentrain_register_agent", json!({}));
+    p.send(json!({"jsonrpc": "2.0", "id": 3, "method": "ping"}));
+    let seen = p.recv_until(3);
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    for answer in &seen[..2] {
+        let t = answer["result"]["content"][0]["text"].as_str().unwrap();
+        assert_eq!(answer["result"]["isError"], true, "{t}");
+        assert!(
+            t.contains(&file.display().to_string()) && t.contains("a FIFO"),
+            "{t}"
+        );
+    }
+    p.send(
+        json!({"jsonrpc": "2.0", "id": 4, "method": "resources/read",
+        "params": {"uri": "opentrain://config"}}),
+    );
+    let config = p.recv_until(4).pop().unwrap();
+    assert!(config.to_string().contains("FIFO"), "{config}");
+    p.close_stdin();
+    assert!(p.wait(Duration::from_secs(3)).success());
+}
+
+#[tokio::test]
+async fn only_a_regular_file_of_at_most_64_kib_is_read() {
+    let big = format!("[{}1]", "1,".repeat(40_000));
+    let cases: Vec<(&str, MakeFile)> = vec![
+        (
+            "over the 65536-byte limit",
+            Box::new(move |p| std::fs::write(p, &big).unwrap()),
+        ),
+        (
+            "a directory, not a regular file",
+            Box::new(|p| std::fs::create_dir(p).unwrap()),
+        ),
+    ];
+    for (says, make) in cases {
+        let h = Harness::with(Setup {
+            env_token: None,
+            ..Setup::default()
+        })
+        .await;
+        std::fs::create_dir_all(h.config_path().parent().unwrap()).unwrap();
+        make(&h.config_path());
+        let r = h.call("opentrain_auth_status", json!({})).await;
+        assert!(is_error(&r));
+        let t = text(&r);
+        assert!(
+            t.contains(says) && t.contains(&h.config_path().display().to_string()),
+            "{says}: {t}"
+        );
+        assert!(h.requests().await.is_empty());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. Registration never orphans an account
+
+/// `POST /api/agent/identity` answering a fresh account.
+async fn mount_registration(h: &Harness) {
+    Mock::given(path("/api/agent/identity"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "registration_id": "reg_1", "access_token": PAT2, "claim_token": CLM,
+            "scopes": ["jobs:read"], "claim_token_expires_at": "2026-12-02T00:00:00Z"})))
+        .mount(&h.api)
+        .await;
+}
+
+#[tokio::test]
+async fn registration_is_refused_unsent_when_the_token_could_not_be_saved() {
+    let lock_dir = |p: &std::path::Path| std::fs::create_dir(p.with_file_name("cli.json.lock"));
+    let cases: Vec<(&str, Value, &str, MakeFile)> = vec![
+        (
+            "a directory at cli.json",
+            json!({}),
+            "a directory, not a regular file",
+            Box::new(|p| std::fs::create_dir(p).unwrap()),
+        ),
+        (
+            "a directory at the lock file",
+            json!({}),
+            "could not open the lock file",
+            Box::new(move |p| lock_dir(p).unwrap()),
+        ),
+        (
+            "a directory at the lock file, forced",
+            json!({"force": true}),
+            "could not open the lock file",
+            Box::new(move |p| lock_dir(p).unwrap()),
+        ),
+        (
+            "a FIFO at cli.json",
+            json!({}),
+            "a FIFO",
+            Box::new(|p| assert!(mkfifo(p))),
+        ),
+    ];
+    for (label, args, says, make) in cases {
+        let h = Harness::with(Setup {
+            env_token: None,
+            ..Setup::default()
+        })
+        .await;
+        mount_registration(&h).await;
+        std::fs::create_dir_all(h.config_path().parent().unwrap()).unwrap();
+        make(&h.config_path());
+        let r = h.call("opentrain_register_agent", args).await;
+        let t = text(&r);
+        assert!(is_error(&r), "{label}: {t}");
+        assert!(t.contains(says), "{label}: {t}");
+        assert!(
+            h.requests().await.is_empty(),
+            "{label}: an account was created"
+        );
+    }
+    // An unreadable file, for a user who is not root (root reads it anyway).
+    let h = Harness::with(Setup {
+        env_token: None,
+        file: Some("{}".into()),
+        ..Setup::default()
+    })
+    .await;
+    mount_registration(&h).await;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(h.config_path(), std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::read(h.config_path()).is_ok() {
+        eprintln!("SKIP: running as root, a mode-000 file is still readable");
+        return;
+    }
+    let r = h.call("opentrain_register_agent", json!({})).await;
+    assert!(is_error(&r), "{}", text(&r));
+    assert!(h.requests().await.is_empty(), "an account was created");
+}
+
+/// Answers the registration, but first puts a directory where the credentials file goes, so
+/// the save that follows fails although the check before it passed.
+struct RegisterThenBreakTheFile(std::path::PathBuf);
+
+impl wiremock::Respond for RegisterThenBreakTheFile {
+    fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+        let _ = std::fs::remove_file(&self.0);
+        std::fs::create_dir_all(&self.0).unwrap();
+        ResponseTemplate::new(201).set_body_json(json!({
+            "registration_id": "reg_1", "access_token": PAT2, "claim_token": CLM,
+            "scopes": ["jobs:read"]}))
+    }
+}
+
+#[tokio::test]
+async fn a_token_that_cannot_be_saved_after_all_is_kept_in_a_private_file() {
+    let h = Harness::with(Setup {
+        env_token: None,
+        ..Setup::default()
+    })
+    .await;
+    Mock::given(path("/api/agent/identity"))
+        .respond_with(RegisterThenBreakTheFile(h.config_path()))
+        .mount(&h.api)
+        .await;
+    let r = h.call("opentrain_register_agent", json!({})).await;
+    let t = text(&r);
+    assert!(is_error(&r), "{t}");
+    assert_hidden(&shown(&r), &[PAT2, CLM], "the answer");
+    let dir = h.config_path().parent().unwrap().to_path_buf();
+    let kept: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("cli.json.unsaved-")
+        })
+        .collect();
+    assert_eq!(kept.len(), 1, "{t}");
+    assert!(t.contains(&kept[0].display().to_string()), "{t}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&kept[0]).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&kept[0]).unwrap()).unwrap();
+    assert_eq!(saved["apiToken"], PAT2);
+    assert_eq!(saved["claimToken"], CLM);
+    assert_eq!(saved["baseUrl"], h.api.uri());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn directories_at_the_temp_names_do_not_stop_a_registration() {
+    let api = wiremock::MockServer::start().await;
+    Mock::given(path("/api/agent/identity"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "registration_id": "reg_1", "access_token": PAT2, "claim_token": CLM,
+            "scopes": ["jobs:read"]})))
+        .mount(&api)
+        .await;
+    let uri = api.uri();
+    let mut p = Proc::spawn(&[("OPENTRAIN_API_BASE_URL", &uri)]);
+    p.initialize();
+    let dir = p.config_path().parent().unwrap().to_path_buf();
+    std::fs::create_dir_all(&dir).unwrap();
+    for n in 0..4 {
+        std::fs::create_dir(dir.join(format!(".cli.json.{}.{n}.tmp", p.pid()))).unwrap();
+    }
+    p.call(1, "opentrain_register_agent", json!({}));
+    let answer = p.recv_until(1).pop().unwrap();
+    assert_eq!(answer["result"]["isError"], false, "{answer}");
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(p.config_path()).unwrap()).unwrap();
+    assert_eq!(saved["apiToken"], PAT2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 9. File-system hygiene
+
+#[tokio::test]
+async fn the_lock_file_is_never_created_through_a_symlink() {
+    let h = Harness::with(Setup {
+        env_token: None,
+        ..Setup::default()
+    })
+    .await;
+    mount_registration(&h).await;
+    let dir = h.config_path().parent().unwrap().to_path_buf();
+    std::fs::create_dir_all(&dir).unwrap();
+    let victim = h.dir.path().join("victim");
+    std::os::unix::fs::symlink(&victim, dir.join("cli.json.lock")).unwrap();
+    let r = h.call("opentrain_register_agent", json!({})).await;
+    let t = text(&r);
+    assert!(is_error(&r), "{t}");
+    assert!(t.contains("could not open the lock file"), "{t}");
+    assert!(!victim.exists(), "a file was created through the symlink");
+    assert!(h.requests().await.is_empty(), "an account was created");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credentials_file_others_can_read_is_warned_about_once() {
+    use std::os::unix::fs::PermissionsExt;
+    let api = wiremock::MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&api)
+        .await;
+    let home = TempDir::new().unwrap();
+    let file = home.path().join(".config/opentrain/cli.json");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, json!({"apiToken": PAT}).to_string()).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(
+        file.parent().unwrap(),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let uri = api.uri();
+    let mut p = Proc::spawn_in(home, &[("OPENTRAIN_API_BASE_URL", &uri)]);
+    p.initialize();
+    for id in 1..=3 {
+        p.call(id, "opentrain_get_credits", json!({}));
+        p.recv_until(id);
+        // A new version of the file is read again; still one warning.
+        std::fs::write(&file, json!({"apiToken": PAT2}).to_string()).unwrap();
+    }
+    p.close_stdin();
+    assert!(p.wait(Duration::from_secs(3)).success());
+    let stderr = p.stderr();
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 2, "{stderr}");
+    assert!(
+        warnings[0].contains("mode 0644") && warnings[0].contains("chmod 600"),
+        "{stderr}"
+    );
+    assert!(
+        warnings[1].contains("mode 0755") && warnings[1].contains("chmod 700"),
+        "{stderr}"
+    );
+}

@@ -146,6 +146,18 @@ impl OpenTrain {
             }
             Err(e) => return failure(&e.into(), config),
         };
+        let on_corrupt = if force {
+            OnCorrupt::MoveAside
+        } else {
+            OnCorrupt::Refuse
+        };
+        // The account exists once the API answers, and its token is delivered only then: make
+        // sure it can be saved first, so no account is orphaned.
+        if let Err(e) = self.check_saving(on_corrupt).await {
+            return refuse(format!(
+                "{e}. Registration refused before anything was sent: the new account's token                  could not be saved. Fix that first."
+            ));
+        }
         let req = Request::agent_post("/identity")
             .delivering_credentials()
             .json(&IdentityBody {
@@ -171,33 +183,42 @@ impl OpenTrain {
             config.remember(claim);
         }
         let received: Vec<&Secret> = std::iter::once(&access).chain(claim.as_ref()).collect();
-        let base_text = base.as_str().trim_end_matches('/').to_owned();
-        let on_corrupt = if force {
-            OnCorrupt::MoveAside
-        } else {
-            OnCorrupt::Refuse
-        };
-        let (token, claim_saved) = (access.clone(), claim.clone());
+        let mut fields = serde_json::Map::new();
+        fields.insert(KEY_API_TOKEN.into(), access.expose().into());
+        if let Some(c) = &claim {
+            fields.insert(KEY_CLAIM_TOKEN.into(), c.expose().into());
+        }
+        fields.insert(
+            KEY_BASE_URL.into(),
+            base.as_str().trim_end_matches('/').into(),
+        );
+        let new_fields = fields.clone();
         let saved = self
             .save(on_corrupt, move |map| {
-                map.insert(KEY_API_TOKEN.into(), token.expose().into());
-                match &claim_saved {
-                    Some(c) => map.insert(KEY_CLAIM_TOKEN.into(), c.expose().into()),
-                    None => map.remove(KEY_CLAIM_TOKEN),
-                };
-                map.insert(KEY_BASE_URL.into(), base_text.into());
+                map.remove(KEY_CLAIM_TOKEN);
+                map.extend(new_fields);
             })
             .await;
         let saved_to = match saved {
             Ok(p) => p.display().to_string(),
             Err(e) => {
                 let id = text_or(&body, "/registration_id", "(no id)");
-                return refuse(format!(
-                    "The account {} was registered, but its credentials could not be saved: {e}. \
-                     The token cannot be shown here; fix the problem and register again (the \
-                     unsaved account expires unclaimed).",
-                    crate::secret::scrub_text(&id, &received).unwrap_or(id)
-                ));
+                let id = crate::secret::scrub_text(&id, &received).unwrap_or(id);
+                return refuse(match self.recover(fields).await {
+                    Ok(kept) => format!(
+                        "The account {id} was registered, but its credentials could not be saved \
+                         to {path}: {e}. They were kept in {} (mode 0600, the same format): fix \
+                         the problem, then move that file to {path}, before the claim deadline \
+                         (about 24 h). The token is not shown here.",
+                        kept.display()
+                    ),
+                    Err(kept) => format!(
+                        "The account {id} was registered, but its credentials could not be saved: \
+                         {e}, nor kept in a recovery file ({kept}). The token cannot be shown \
+                         here; fix the problem and register again (the unsaved account expires \
+                         unclaimed)."
+                    ),
+                });
             }
         };
         let body = mask_tokens(&body, &received, &saved_to);
@@ -284,6 +305,12 @@ impl OpenTrain {
                  once, and it could not be saved. Fix the file first."
             ));
         }
+        if let Err(e) = self.check_saving(OnCorrupt::Refuse).await {
+            return refuse(format!(
+                "{e}. The claim was not checked: a completed claim delivers the new token only \
+                 once, and it could not be saved. Fix that first."
+            ));
+        }
         let token = match self.claim_token(a.claim_token.as_ref()) {
             Ok(t) => t,
             Err(message) => return refuse(message),
@@ -341,11 +368,21 @@ impl OpenTrain {
         let saved_to = match saved {
             Ok(p) => p.display().to_string(),
             Err(e) => {
-                return refuse(format!(
-                    "The account is claimed, but its new token could not be saved: {e}. It is \
-                     delivered only once, so a human must mint a token in the OpenTrain app \
-                     (Settings → API keys)."
-                ));
+                let mut fields = serde_json::Map::new();
+                fields.insert(KEY_API_TOKEN.into(), access.expose().into());
+                return refuse(match self.recover(fields).await {
+                    Ok(kept) => format!(
+                        "The account is claimed, but its new token could not be saved: {e}. It \
+                         was kept in {} (mode 0600): fix the problem, then copy its apiToken \
+                         into the credentials file. The token is not shown here.",
+                        kept.display()
+                    ),
+                    Err(kept) => format!(
+                        "The account is claimed, but its new token could not be saved: {e}, nor \
+                         kept in a recovery file ({kept}). It is delivered only once, so a \
+                         human must mint a token in the OpenTrain app (Settings → API keys)."
+                    ),
+                });
             }
         };
         let body = mask_tokens(&body, &[&access], &saved_to);
@@ -479,8 +516,23 @@ impl OpenTrain {
         on_corrupt: OnCorrupt,
         edit: impl FnOnce(&mut serde_json::Map<String, Value>) + Send + 'static,
     ) -> Result<std::path::PathBuf, ConfigError> {
+        self.off_runtime(move |config| config.update(on_corrupt, edit))
+            .await
+    }
+
+    /// [`crate::config::Config::check_saving`], off the async runtime too.
+    async fn check_saving(&self, on_corrupt: OnCorrupt) -> Result<std::path::PathBuf, ConfigError> {
+        self.off_runtime(move |config| config.check_saving(on_corrupt))
+            .await
+    }
+
+    /// Runs a credentials-file operation on a blocking thread.
+    async fn off_runtime<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&crate::config::Config) -> Result<T, ConfigError> + Send + 'static,
+    ) -> Result<T, ConfigError> {
         let server = self.clone();
-        tokio::task::spawn_blocking(move || server.config().update(on_corrupt, edit))
+        tokio::task::spawn_blocking(move || op(server.config()))
             .await
             .unwrap_or_else(|e| {
                 Err(ConfigError::Io {
@@ -493,6 +545,19 @@ impl OpenTrain {
                     message: e.to_string(),
                 })
             })
+    }
+
+    /// Keeps credentials that could not be saved in a 0600 recovery file, off the async runtime.
+    /// `Err` says why even that failed.
+    async fn recover(
+        &self,
+        fields: serde_json::Map<String, Value>,
+    ) -> Result<std::path::PathBuf, String> {
+        let server = self.clone();
+        tokio::task::spawn_blocking(move || server.config().save_recovery(&fields))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()))
     }
 
     /// The claim token from the argument, else from the credentials file.

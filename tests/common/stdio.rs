@@ -64,6 +64,11 @@ impl Proc {
         }
     }
 
+    /// The process id (the binary names its temp files after it).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn home(&self) -> &Path {
         self.home.path()
     }
