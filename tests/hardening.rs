@@ -577,3 +577,134 @@ async fn a_credentials_file_others_can_read_is_warned_about_once() {
         "{stderr}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 3. Redirects: never for a write; for a read only inside the API's own path; the token only
+//    ever to /api/public/v1
+
+#[tokio::test]
+async fn a_write_answered_with_a_redirect_is_an_error_and_nothing_follows() {
+    for status in [301, 302, 303, 307, 308] {
+        for target in ["/admin/delete-everything", "/api/public/v1/jobs/j2/close"] {
+            let h = Harness::new().await;
+            Mock::given(path(format!("{V1}/jobs/j/close")))
+                .respond_with(ResponseTemplate::new(status).insert_header("Location", target))
+                .mount(&h.api)
+                .await;
+            Mock::given(wiremock::matchers::any())
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({"job": {}})))
+                .mount(&h.api)
+                .await;
+            let r = h.call("opentrain_close_job", json!({"jobId": "j"})).await;
+            let t = text(&r);
+            assert!(is_error(&r), "{status} {target}: {t}");
+            assert!(
+                t.contains(&format!("answered {status} with a redirect to {target}"))
+                    && t.contains("redirects a write is an error"),
+                "{status} {target}: {t}"
+            );
+            let reqs = h.requests().await;
+            assert_eq!(
+                reqs.len(),
+                1,
+                "{status} {target}: the redirect was followed"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_read_follows_redirects_only_inside_the_api_path_on_the_same_origin() {
+    let refused = [
+        "/admin/delete-everything",
+        "/api/agent/identity",
+        "/api/public/v10/credits",
+        "/api/public/v1/../../admin",
+        "/api/public/v1/%2e%2e/%2E%2E/admin",
+        "//evil.example/api/public/v1/credits",
+    ];
+    for target in refused {
+        let h = Harness::new().await;
+        Mock::given(path(format!("{V1}/credits")))
+            .respond_with(ResponseTemplate::new(302).insert_header("Location", target))
+            .mount(&h.api)
+            .await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"credits": {}})))
+            .mount(&h.api)
+            .await;
+        let r = h.call("opentrain_get_credits", json!({})).await;
+        let t = text(&r);
+        assert!(is_error(&r), "{target}: {t}");
+        assert!(t.contains("within the API's own path"), "{target}: {t}");
+        assert_eq!(h.requests().await.len(), 1, "{target} was followed");
+    }
+    // Inside the path: followed, the token sent only there; the tokenless search stays so.
+    let h = Harness::new().await;
+    Mock::given(path(format!("{V1}/credits")))
+        .respond_with(ResponseTemplate::new(308).insert_header("Location", "v2/../credits-moved"))
+        .mount(&h.api)
+        .await;
+    Mock::given(path(format!("{V1}/credits-moved")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("credits_balance")))
+        .mount(&h.api)
+        .await;
+    Mock::given(path(format!("{V1}/jobs")))
+        .respond_with(ResponseTemplate::new(301).insert_header("Location", format!("{V1}/jobs2")))
+        .mount(&h.api)
+        .await;
+    Mock::given(path(format!("{V1}/jobs2")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"jobs": []})))
+        .mount(&h.api)
+        .await;
+    let r = h.call("opentrain_get_credits", json!({})).await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let r = h.call("opentrain_search_jobs", json!({})).await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let reqs = h.requests().await;
+    let seen: Vec<(String, bool)> = reqs
+        .iter()
+        .map(|r| {
+            (
+                r.url.path().to_owned(),
+                r.headers.contains_key("authorization"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (format!("{V1}/credits"), true),
+            (format!("{V1}/credits-moved"), true),
+            (format!("{V1}/jobs"), false),
+            (format!("{V1}/jobs2"), false),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn with_a_base_path_a_redirect_must_stay_under_it() {
+    let api = wiremock::MockServer::start().await;
+    let dir = TempDir::new().unwrap();
+    let config = opentrain_mcp::config::Config::new(
+        Some(dir.path().join("cli.json")),
+        Some(PAT),
+        Some(&format!("{}/tenant", api.uri())),
+    );
+    let server = opentrain_mcp::OpenTrain::new(config, opentrain_mcp::Options::default());
+    Mock::given(path(format!("/tenant{V1}/credits")))
+        .respond_with(ResponseTemplate::new(302).insert_header("Location", format!("{V1}/credits")))
+        .mount(&api)
+        .await;
+    Mock::given(path(format!("{V1}/credits")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"credits": {}})))
+        .mount(&api)
+        .await;
+    let r = server
+        .run(opentrain_mcp::api::Request::get("/credits"), |_| {
+            "ok".into()
+        })
+        .await;
+    assert!(is_error(&r), "{}", text(&r));
+    assert_eq!(api.received_requests().await.unwrap().len(), 1);
+}

@@ -635,20 +635,23 @@ async fn redirects_never_carry_the_token_to_another_origin() {
     let other_host = other.uri().replace("127.0.0.1", "localhost");
     // Same host name, another port: another origin too.
     let other_port = other.uri();
+    // (Only reads follow any redirect at all; writes are in tests/hardening.rs.)
     for (status, target, tool) in [
         (301, other_port.clone(), "opentrain_get_credits"),
         (302, other_host.clone(), "opentrain_get_credits"),
-        (303, other_port.clone(), "opentrain_close_job"),
-        (307, other_host.clone(), "opentrain_close_job"),
+        (303, other_port.clone(), "opentrain_get_credits"),
+        (307, other_host.clone(), "opentrain_get_credits"),
         (308, other_port.clone(), "opentrain_get_credits"),
     ] {
         h.api.reset().await;
-        // A same-origin hop first, then off to the other origin.
-        Mock::given(path_regex("^/api/public/v1/(credits|jobs/j1/close)$"))
-            .respond_with(ResponseTemplate::new(307).insert_header("Location", "/hop"))
+        // A same-origin hop inside the API's path first, then off to the other origin.
+        Mock::given(path_regex("^/api/public/v1/credits$"))
+            .respond_with(
+                ResponseTemplate::new(307).insert_header("Location", "/api/public/v1/hop"),
+            )
             .mount(&h.api)
             .await;
-        Mock::given(path("/hop"))
+        Mock::given(path("/api/public/v1/hop"))
             .respond_with(
                 ResponseTemplate::new(status)
                     .insert_header("Location", format!("{target}/steal?t={PAT}")),

@@ -38,8 +38,21 @@ pub enum ApiError {
     Transport(String),
     #[error("the response was larger than {} MiB and was discarded", .limit / (1024 * 1024))]
     TooLarge { limit: usize },
-    #[error("the API answered {status} with a redirect to {location}, which is not followed")]
-    Redirect { status: u16, location: String },
+    #[error(
+        "the API answered {status} with a redirect to {location}, which is not followed{}",
+        if *.write {
+            ": an answer that redirects a write is an error (it may or may not have taken \
+             effect; check before repeating it)"
+        } else {
+            " (a read follows redirects only within the API's own path on the same origin)"
+        }
+    )]
+    Redirect {
+        status: u16,
+        location: String,
+        /// The request was not a GET.
+        write: bool,
+    },
     /// A 2xx whose body is not JSON.
     #[error("the API answered {status} with a body that is not JSON: {excerpt}")]
     NotJson { status: u16, excerpt: String },

@@ -31,6 +31,8 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// Waits before the second and third attempt.
 const BACKOFF: [Duration; 2] = [Duration::from_millis(500), Duration::from_secs(1)];
 const MAX_ATTEMPTS: u32 = 3;
+/// Redirects a read follows at most.
+const MAX_REDIRECTS: u32 = 5;
 /// A 429 asking for at most this long is waited out (once, GET only).
 const MAX_RATE_LIMIT_WAIT: u64 = 5;
 
@@ -85,6 +87,8 @@ impl Client {
         };
         let http = self.http()?;
         let url = req.url(base);
+        // The API's own path on this base: `{base path}/api/public/v1` or `{base path}/api/agent`.
+        let prefix = format!("{}{}", base.path().trim_end_matches('/'), req.api.prefix());
         let deadline = Instant::now() + self.timeout;
         let mut scrub: Vec<&Secret> = req.secrets.iter().collect();
         scrub.extend(token);
@@ -95,13 +99,15 @@ impl Client {
         loop {
             let started = Instant::now();
             let remaining = deadline.saturating_duration_since(started);
-            let result =
-                match tokio::time::timeout(remaining, self.attempt(http, &url, req, token, &scrub))
-                    .await
-                {
-                    Ok(result) => result,
-                    Err(_) => Err(ApiError::Timeout(self.timeout)),
-                };
+            let result = match tokio::time::timeout(
+                remaining,
+                self.attempt(http, &url, &prefix, req, token, &scrub),
+            )
+            .await
+            {
+                Ok(result) => result,
+                Err(_) => Err(ApiError::Timeout(self.timeout)),
+            };
             tracing::debug!(
                 "{} (attempt {attempt}) -> {} in {} ms",
                 req.describe(),
@@ -133,14 +139,62 @@ impl Client {
         }
     }
 
+    /// One attempt: the request, and the redirects a read may follow (see [`redirect_target`]).
     async fn attempt(
+        &self,
+        http: &reqwest::Client,
+        url: &Url,
+        prefix: &str,
+        req: &Request,
+        token: Option<&Secret>,
+        scrub: &[&Secret],
+    ) -> Result<Response, ApiError> {
+        let mut url = url.clone();
+        let mut hops = 0;
+        let mut response = loop {
+            // The token goes only to the API's own public path, wherever a redirect points.
+            let token = token.filter(|_| req.api == Api::Public && within(&url, prefix));
+            let response = self
+                .request(http, &url, req, token)?
+                .send()
+                .await
+                .map_err(|e| transport_error(&url, e))?;
+            if !response.status().is_redirection() {
+                break response;
+            }
+            let status = response.status().as_u16();
+            let location = response
+                .headers()
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("(no location)");
+            if hops < MAX_REDIRECTS
+                && let Some(next) = redirect_target(&url, location, prefix, &req.method)
+            {
+                hops += 1;
+                url = next;
+                continue;
+            }
+            // The location is upstream text too: cut, and never echoing a credential.
+            let location = secret::scrub_text(location, scrub).unwrap_or_else(|| location.into());
+            return Err(ApiError::Redirect {
+                status,
+                location: crate::text::truncate_chars(&location, error::TEXT_LIMIT),
+                write: req.method != Method::GET,
+            });
+        };
+        self.read_answer(&mut response, &url, req, token, scrub)
+            .await
+    }
+
+    /// The request for one hop: method, headers, the bearer token when given, the body.
+    fn request(
         &self,
         http: &reqwest::Client,
         url: &Url,
         req: &Request,
         token: Option<&Secret>,
-        scrub: &[&Secret],
-    ) -> Result<Response, ApiError> {
+    ) -> Result<reqwest::RequestBuilder, ApiError> {
         let mut builder = http
             .request(req.method.clone(), url.clone())
             .header(ACCEPT, "application/json");
@@ -164,26 +218,24 @@ impl Client {
                 .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .body(text.clone()),
         };
-        let mut response = builder.send().await.map_err(|e| transport_error(url, e))?;
+        Ok(builder)
+    }
+
+    /// Reads, caps, masks and decodes an answer that is not a redirect.
+    async fn read_answer(
+        &self,
+        response: &mut reqwest::Response,
+        url: &Url,
+        req: &Request,
+        token: Option<&Secret>,
+        scrub: &[&Secret],
+    ) -> Result<Response, ApiError> {
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        if response.status().is_redirection() {
-            let location = response
-                .headers()
-                .get(LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("(no location)");
-            // The location is upstream text too: cut, and never echoing a credential.
-            let location = secret::scrub_text(location, scrub).unwrap_or_else(|| location.into());
-            return Err(ApiError::Redirect {
-                status,
-                location: error::truncate_chars(&location, error::TEXT_LIMIT),
-            });
-        }
         if response
             .content_length()
             .is_some_and(|n| n > MAX_BODY_BYTES as u64)
@@ -297,6 +349,29 @@ pub fn retry_delay(
     transient.then(|| Retry::Backoff(BACKOFF[(attempt - 1) as usize]))
 }
 
+/// Whether `url`'s path is `prefix` or below it.
+fn within(url: &Url, prefix: &str) -> bool {
+    url.path()
+        .strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// Where a redirect may be followed to: only a read (GET) is ever redirected, only on the same
+/// origin and only inside the API's own path (`prefix`, after `.`/`..` and their encoded forms
+/// are resolved). Anything else is an error for the tool, never a success.
+pub fn redirect_target(
+    current: &Url,
+    location: &str,
+    prefix: &str,
+    method: &Method,
+) -> Option<Url> {
+    if *method != Method::GET {
+        return None;
+    }
+    let next = current.join(location.trim()).ok()?;
+    (next.origin() == current.origin() && within(&next, prefix)).then_some(next)
+}
+
 fn transport_error(url: &Url, e: reqwest::Error) -> ApiError {
     let host = url.host_str().unwrap_or("the API").to_owned();
     let message = describe_reqwest_error(&e);
@@ -334,22 +409,11 @@ fn describe_reqwest_error(e: &reqwest::Error) -> String {
 fn build_http(timeout: Duration) -> Result<reqwest::Client, String> {
     // reqwest is built without a default crypto provider; ring is smaller than aws-lc.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let redirects = reqwest::redirect::Policy::custom(|attempt| {
-        // Follow only same-origin redirects, so a token never travels to another host.
-        let same_origin = attempt
-            .previous()
-            .last()
-            .is_some_and(|prev| prev.origin() == attempt.url().origin());
-        if attempt.previous().len() >= 5 || !same_origin {
-            attempt.stop()
-        } else {
-            attempt.follow()
-        }
-    });
     reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .redirect(redirects)
+        // Redirects are decided per request in `Client::attempt` (see `redirect_target`).
+        .redirect(reqwest::redirect::Policy::none())
         .pool_idle_timeout(Duration::from_secs(60))
         .build()
         .map_err(|e| {

@@ -29,6 +29,16 @@ pub enum Api {
     Agent,
 }
 
+impl Api {
+    /// The path every endpoint of this family lives under.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Api::Public => "/api/public/v1",
+            Api::Agent => "/api/agent",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Auth {
     /// `Authorization: Bearer <token>`; the call is refused locally when there is no token.
@@ -211,10 +221,7 @@ impl Request {
     /// template does not name, or a `{name}` without an id, is a programming error caught by the
     /// tests of every tool; it renders as `_` rather than panicking.
     pub fn path(&self) -> String {
-        let mut path = String::from(match self.api {
-            Api::Public => "/api/public/v1",
-            Api::Agent => "/api/agent",
-        });
+        let mut path = String::from(self.api.prefix());
         for segment in self.template.split('/').filter(|s| !s.is_empty()) {
             path.push('/');
             match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
