@@ -111,35 +111,123 @@ impl Visitor<'_> for StringVisitor {
     }
 }
 
-/// Any JSON number, as f64 (LLMs sometimes write `25.0` for an integer).
-struct NumberVisitor;
+// ---------------------------------------------------------------------------------------------
+// Numbers: every numeric argument is read as the agent wrote it and refused, rather than changed
+// on the wire, when it cannot be sent exactly.
 
-impl Visitor<'_> for NumberVisitor {
-    type Value = f64;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a number")
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
-        Ok(v as f64)
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
-        Ok(v as f64)
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
-        Ok(v)
+/// The largest integer every JSON reader keeps exactly: 2^53 − 1 (RFC 8259 §6). The API reads
+/// numbers as IEEE doubles (it is JavaScript), so a larger integer would be rounded.
+pub const MAX_EXACT_INTEGER: u64 = (1 << 53) - 1;
+
+/// A JSON number as the agent wrote it: an integer stays exact (serde_json reads it as u64 or
+/// i64), anything else is the double serde_json parsed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Number {
+    Int(i128),
+    Float(f64),
+}
+
+impl fmt::Display for Number {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Number::Int(n) => write!(f, "{n}"),
+            // Plain digits for the usual range, an exponent beyond it (`1e-320`, not 320 zeros).
+            Number::Float(x) if x.abs() >= 1e-5 && x.abs() < 1e16 => write!(f, "{x}"),
+            Number::Float(x) => write!(f, "{x:?}"),
+        }
     }
 }
 
+impl Number {
+    /// The number as the double that will be sent, when that double is exactly what was
+    /// written: an integer of at most [`MAX_EXACT_INTEGER`] in magnitude, or a finite double
+    /// that is neither subnormal (too small to keep its digits) nor a whole number beyond
+    /// 2^53 (which parsing may already have rounded). Every numeric type goes through this.
+    pub fn exact(self) -> Result<f64, String> {
+        let beyond = || {
+            format!(
+                "cannot be sent exactly: {self} is beyond {MAX_EXACT_INTEGER}, the largest \
+                 integer a JSON number keeps exactly (RFC 8259 §6)"
+            )
+        };
+        match self {
+            Number::Int(n) if n.unsigned_abs() > u128::from(MAX_EXACT_INTEGER) => Err(beyond()),
+            Number::Int(n) => Ok(n as f64),
+            Number::Float(x) if !x.is_finite() => Err(format!("{x} is not a number")),
+            Number::Float(x) if x != 0.0 && x.abs() < f64::MIN_POSITIVE => Err(format!(
+                "cannot be sent exactly: {self} is too small to be represented without loss"
+            )),
+            Number::Float(x) if x.fract() == 0.0 && x.abs() > MAX_EXACT_INTEGER as f64 => {
+                Err(beyond())
+            }
+            Number::Float(x) => Ok(x),
+        }
+    }
+}
+
+/// [`Number::exact`], then whole cents: the API keeps money as integer cents ("amountCents =
+/// amountUsd * 100", credits-payments.md), so a fraction of a cent cannot be sent as written.
+pub fn exact_dollars(n: Number) -> Result<f64, String> {
+    let x = n.exact()?;
+    let cents = (x * 100.0).round();
+    if cents.abs() > MAX_EXACT_INTEGER as f64 {
+        return Err(format!(
+            "cannot be sent exactly: {n} USD is more cents than a JSON number keeps exactly"
+        ));
+    }
+    if cents / 100.0 != x {
+        return Err(format!(
+            "must be whole cents, at most 2 decimal places (got {n}): the API keeps amounts in \
+             cents"
+        ));
+    }
+    Ok(x)
+}
+
+/// Any JSON number, as the agent wrote it (LLMs sometimes write `25.0` for an integer).
+struct NumberVisitor;
+
+impl Visitor<'_> for NumberVisitor {
+    type Value = Number;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a number")
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Number, E> {
+        Ok(Number::Int(v.into()))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Number, E> {
+        Ok(Number::Int(v.into()))
+    }
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Number, E> {
+        Ok(i128::try_from(v).map_or(Number::Float(v as f64), Number::Int))
+    }
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Number, E> {
+        Ok(Number::Int(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Number, E> {
+        Ok(Number::Float(v))
+    }
+}
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NumberVisitor)
+    }
+}
+
+/// A whole number from `min` to `max` (at most [`MAX_EXACT_INTEGER`]), sent exactly.
 fn integer_in<'de, D: Deserializer<'de>>(d: D, min: u64, max: u64) -> Result<u64, D::Error> {
-    let n = d.deserialize_any(NumberVisitor)?;
-    if n.fract() != 0.0 || !n.is_finite() || n < min as f64 || n > max as f64 {
-        return Err(de::Error::custom(if max == u64::MAX {
+    let n = Number::deserialize(d)?;
+    let x = n.exact().map_err(de::Error::custom)?;
+    let max = max.min(MAX_EXACT_INTEGER);
+    if x.fract() != 0.0 || x < min as f64 || x > max as f64 {
+        return Err(de::Error::custom(if max == MAX_EXACT_INTEGER {
             format!("must be a whole number of at least {min} (got {n})")
         } else {
             format!("must be a whole number from {min} to {max} (got {n})")
         }));
     }
-    Ok(n as u64)
+    Ok(x as u64)
 }
 
 macro_rules! string_newtype {
@@ -276,7 +364,7 @@ pub struct PositiveInt(u64);
 
 impl<'de> Deserialize<'de> for PositiveInt {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        integer_in(d, 1, u64::MAX).map(PositiveInt)
+        integer_in(d, 1, MAX_EXACT_INTEGER).map(PositiveInt)
     }
 }
 
@@ -321,13 +409,14 @@ impl Usd {
 
 impl<'de> Deserialize<'de> for Usd {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let n = d.deserialize_any(NumberVisitor)?;
-        if !n.is_finite() || n <= 0.0 {
+        let n = Number::deserialize(d)?;
+        let x = exact_dollars(n).map_err(de::Error::custom)?;
+        if x <= 0.0 {
             return Err(de::Error::custom(format!(
                 "must be an amount in USD greater than 0 (got {n})"
             )));
         }
-        Ok(Usd(n))
+        Ok(Usd(x))
     }
 }
 
@@ -361,13 +450,14 @@ impl TopUpUsd {
 
 impl<'de> Deserialize<'de> for TopUpUsd {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let n = d.deserialize_any(NumberVisitor)?;
-        if !n.is_finite() || !(10.0..=10_000.0).contains(&n) {
+        let n = Number::deserialize(d)?;
+        let x = exact_dollars(n).map_err(de::Error::custom)?;
+        if !(10.0..=10_000.0).contains(&x) {
             return Err(de::Error::custom(format!(
                 "must be from 10 to 10000 USD (got {n})"
             )));
         }
-        Ok(TopUpUsd(n))
+        Ok(TopUpUsd(x))
     }
 }
 
@@ -529,6 +619,15 @@ mod tests {
         assert!(parse::<TopUpUsd>(json!(10_001)).is_err());
         assert!(parse::<PositiveInt>(json!(0)).is_err());
         assert!(parse::<PositiveInt>(json!(1.5)).is_err());
+        // Exactly representable, or refused.
+        assert!(parse::<PositiveInt>(json!(9_007_199_254_740_991u64)).is_ok());
+        assert!(parse::<PositiveInt>(json!(9_007_199_254_740_992u64)).is_err());
+        assert!(parse::<PositiveInt>(json!(9.007_199_254_740_992e15)).is_err());
+        assert!(parse::<Usd>(json!(0.07)).is_ok());
+        assert!(parse::<Usd>(json!(0.1 + 0.2)).is_err());
+        assert!(parse::<Usd>(json!(-0.0)).is_err());
+        assert_eq!(Number::Float(1e-320).to_string(), "1e-320");
+        assert_eq!(Number::Float(12.5).to_string(), "12.5");
         // Dollars go out as the docs write them.
         assert_eq!(
             serde_json::to_string(&parse::<Usd>(json!(300.0)).unwrap()).unwrap(),

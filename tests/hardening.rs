@@ -708,3 +708,117 @@ async fn with_a_base_path_a_redirect_must_stay_under_it() {
     assert!(is_error(&r), "{}", text(&r));
     assert_eq!(api.received_requests().await.unwrap().len(), 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 8. Numbers are sent exactly as written, or refused
+
+/// A JSON number from its text (so a literal beyond u64 stays what serde_json makes of it).
+fn number(text: &str) -> Value {
+    serde_json::from_str(text).unwrap()
+}
+
+#[tokio::test]
+async fn numbers_that_cannot_be_sent_exactly_or_are_out_of_range_are_refused() {
+    let milestone = |field: &str, n: Value| {
+        let mut args = json!({"contractId": "c1", "description": "Batch"});
+        args[field] = n;
+        args
+    };
+    let hire = |n: Value| json!({"proposalId": "p1", "milestone": {"name": "First", "amount": n}});
+    check_refused(vec![
+        Refused {
+            tool: "opentrain_create_milestone",
+            args: milestone("volume", number("18446744073709551616")),
+            says: "cannot be sent exactly",
+        },
+        Refused {
+            tool: "opentrain_create_milestone",
+            args: milestone("volume", number("9007199254740993")),
+            says: "cannot be sent exactly: 9007199254740993 is beyond 9007199254740991",
+        },
+        Refused {
+            tool: "opentrain_create_milestone",
+            args: milestone("amountUsd", number("9007199254740993")),
+            says: "cannot be sent exactly",
+        },
+        Refused {
+            tool: "opentrain_create_milestone",
+            args: milestone("amountUsd", number("1e-320")),
+            says: "cannot be sent exactly: 1e-320 is too small",
+        },
+        Refused {
+            tool: "opentrain_create_milestone",
+            args: milestone("amountUsd", number("12.345")),
+            says: "must be whole cents",
+        },
+        Refused {
+            tool: "opentrain_create_milestone",
+            args: milestone("amountUsd", number("1e15")),
+            says: "cannot be sent exactly",
+        },
+        Refused {
+            tool: "opentrain_hire_proposal",
+            args: hire(number("0.001")),
+            says: "milestone.amount: must be whole cents",
+        },
+        Refused {
+            tool: "opentrain_create_credit_top_up",
+            args: json!({"amountUsd": number("10.005")}),
+            says: "must be whole cents",
+        },
+        Refused {
+            tool: "opentrain_list_jobs",
+            args: json!({"limit": number("9007199254740993")}),
+            says: "limit: cannot be sent exactly",
+        },
+        Refused {
+            tool: "opentrain_list_jobs",
+            args: json!({"limit": number("1e300")}),
+            says: "limit: cannot be sent exactly",
+        },
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn numbers_inside_the_range_go_out_exactly_as_written() {
+    for (tool, args, key, sent) in [
+        (
+            "opentrain_create_milestone",
+            json!({"contractId": "c1", "description": "B", "amountUsd": number("90071992547.41")}),
+            "amountUsd",
+            "90071992547.41",
+        ),
+        (
+            "opentrain_create_milestone",
+            json!({"contractId": "c1", "description": "B", "amountUsd": number("0.01")}),
+            "amountUsd",
+            "0.01",
+        ),
+        (
+            "opentrain_create_credit_top_up",
+            json!({"amountUsd": number("100.5")}),
+            "amountUsd",
+            "100.5",
+        ),
+        (
+            "opentrain_create_credit_top_up",
+            json!({"amountUsd": number("250.0")}),
+            "amountUsd",
+            "250",
+        ),
+    ] {
+        let h = Harness::new().await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(ResponseTemplate::new(201).set_body_json(json!({})))
+            .mount(&h.api)
+            .await;
+        let r = h.call(tool, args.clone()).await;
+        assert!(!is_error(&r), "{args}: {}", text(&r));
+        let body = String::from_utf8(h.only_request().await.body).unwrap();
+        assert!(
+            body.contains(&format!("\"{key}\":{sent}")),
+            "{args} sent {body}"
+        );
+    }
+}
