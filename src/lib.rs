@@ -10,6 +10,7 @@ pub mod config;
 pub mod doctor;
 pub mod filter;
 pub mod guide;
+pub mod sandbox;
 pub mod secret;
 pub mod server;
 #[cfg(unix)]
