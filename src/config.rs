@@ -147,6 +147,8 @@ pub struct Config {
     write_lock: Mutex<()>,
     /// Every credential seen: the env token, each version of the file's tokens, tokens received.
     known: Arc<Known>,
+    /// Sandbox mode: the base URL is the embedded sandbox's, the file its own credentials file.
+    sandbox: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -208,6 +210,7 @@ impl Config {
             cache: Mutex::new(None),
             write_lock: Mutex::new(()),
             known,
+            sandbox: false,
         }
     }
 
@@ -226,6 +229,18 @@ impl Config {
         for secret in [&creds.api_token, &creds.claim_token].into_iter().flatten() {
             self.known.add(secret);
         }
+    }
+
+    /// Sandbox mode: the sandbox's own credentials file `<dir>/cli.json` and its loopback base
+    /// URL. No environment variable and no `~/.config/opentrain/cli.json` is ever consulted.
+    pub fn sandbox(dir: &Path, base_url: &str) -> Config {
+        let mut config = Config::new(Some(dir.join("cli.json")), None, Some(base_url));
+        config.sandbox = true;
+        config
+    }
+
+    pub fn is_sandbox(&self) -> bool {
+        self.sandbox
     }
 
     pub fn path(&self) -> Option<&Path> {
@@ -276,7 +291,12 @@ impl Config {
             let parsed = self
                 .env_base_url_parsed
                 .get_or_init(|| parse_base_url(raw, ENV_BASE_URL));
-            return parsed.clone().map(|u| (u, ENV_BASE_URL.to_owned()));
+            let origin = if self.sandbox {
+                "the sandbox"
+            } else {
+                ENV_BASE_URL
+            };
+            return parsed.clone().map(|u| (u, origin.to_owned()));
         }
         if let Some(raw) = file.and_then(|f| f.base_url.as_deref()) {
             let origin = format!(

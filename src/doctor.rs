@@ -26,6 +26,14 @@ fn check(ok: bool, label: &'static str, detail: impl Into<String>) -> Check {
 pub async fn run(server: &OpenTrain, total_tools: usize) -> Vec<Check> {
     let config = server.config();
     let mut checks = Vec::new();
+    if config.is_sandbox() {
+        checks.push(check(
+            true,
+            "mode",
+            "SANDBOX: a simulated OpenTrain on 127.0.0.1 (no real people, jobs or money; \
+             nothing leaves this machine)",
+        ));
+    }
 
     let env_token = config.env_token().is_some();
     match config.path() {
@@ -73,13 +81,16 @@ pub async fn run(server: &OpenTrain, total_tools: usize) -> Vec<Check> {
     };
     let token_ok = settings.token.is_some();
     checks.push(check(
-        token_ok,
+        token_ok || config.is_sandbox(),
         "token",
         match (&settings.token, &settings.token_source) {
             (Some(t), TokenSource::Env) => {
                 format!("{} from {}", t.prefix(), crate::config::ENV_TOKEN)
             }
             (Some(t), TokenSource::File(p)) => format!("{} from {}", t.prefix(), p.display()),
+            _ if config.is_sandbox() => "none yet in the sandbox: the agent registers with \
+                                         opentrain_register_agent"
+                .to_owned(),
             _ => format!(
                 "none: set {} in the MCP client's env, or let the agent call \
                  opentrain_register_agent",
@@ -123,6 +134,22 @@ pub async fn run(server: &OpenTrain, total_tools: usize) -> Vec<Check> {
                     .unwrap_or_else(|| e.to_string());
                 check(false, "API", format!("GET /auth/me failed: {first}"))
             }
+        };
+        checks.push(api);
+    } else if config.is_sandbox() {
+        let api = match server
+            .call(&Request::get("/jobs/facets").without_token())
+            .await
+        {
+            Ok(r) => check(
+                true,
+                "API",
+                format!(
+                    "the sandbox answers: {} public jobs in its world",
+                    text_or(&r.body, "/totalJobs", "?")
+                ),
+            ),
+            Err(e) => check(false, "API", format!("the sandbox does not answer: {e}")),
         };
         checks.push(api);
     } else {

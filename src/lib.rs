@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod config;
+pub mod demo;
 pub mod doctor;
 pub mod filter;
 pub mod guide;

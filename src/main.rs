@@ -1,11 +1,13 @@
 //! `opentrain-mcp`: flags, logging to stderr, and the stdio server (or `doctor`).
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use opentrain_mcp::config::{self, Config};
 use opentrain_mcp::filter::{self, Selection, split_list, truthy};
+use opentrain_mcp::sandbox::{self, Sandbox};
 use opentrain_mcp::secret::{Known, RedactingWriter};
 use opentrain_mcp::{OpenTrain, Options, doctor, serve_stdio};
 
@@ -15,6 +17,11 @@ opentrain-mcp — the OpenTrain data-labeling marketplace as an MCP server (stdi
 USAGE:
     opentrain-mcp [OPTIONS]           serve MCP over stdin/stdout (what an MCP client runs)
     opentrain-mcp doctor [OPTIONS]    check the setup: credentials, token, base URL, API, tools
+    opentrain-mcp demo                watch an agent hire through the sandbox (no account, offline)
+    opentrain-mcp sandbox serve [--port N] [--sandbox-dir DIR] [--seed N]
+                                      run the simulated OpenTrain API alone on 127.0.0.1:N
+    opentrain-mcp sandbox reset [--sandbox-dir DIR] [--seed N]
+                                      start the sandbox's world over
     opentrain-mcp --help | --version
 
 OPTIONS (each also read from an environment variable; a flag wins):
@@ -25,10 +32,16 @@ OPTIONS (each also read from an environment variable; a flag wins):
                             (OPENTRAIN_TOOLS); alone, they are added to auth only
     --exclude-tools <a,b>   remove tools, whatever else says (OPENTRAIN_EXCLUDE_TOOLS)
     --read-only             only tools that change nothing (OPENTRAIN_READ_ONLY=1)
+    --sandbox               serve against the embedded sandbox on 127.0.0.1 instead of OpenTrain:
+                            simulated trainers, payments and approvals; nothing leaves the
+                            machine; OPENTRAIN_PERSONAL_API_TOKEN and cli.json are not used
+    --sandbox-dir <dir>     the sandbox's world and credentials (implies --sandbox); default
+                            ${XDG_STATE_HOME:-~/.local/state}/opentrain-mcp/sandbox
 
 SET UP (Claude Code):
     claude mcp add opentrain -- opentrain-mcp
     claude mcp add opentrain -e OPENTRAIN_PERSONAL_API_TOKEN=ot_pat_... -- opentrain-mcp
+    claude mcp add opentrain-sandbox -- opentrain-mcp --sandbox
 
 ENVIRONMENT:
     OPENTRAIN_PERSONAL_API_TOKEN  personal API token (ot_pat_...); wins over the credentials file
@@ -44,6 +57,9 @@ CREDENTIALS FILE (shared with the official OpenTrain CLI):
 enum Command {
     Serve,
     Doctor,
+    Demo,
+    SandboxServe,
+    SandboxReset,
 }
 
 struct Cli {
@@ -52,6 +68,10 @@ struct Cli {
     tools: Option<String>,
     exclude: Option<String>,
     read_only: bool,
+    sandbox: bool,
+    sandbox_dir: Option<String>,
+    port: Option<u16>,
+    seed: Option<u64>,
 }
 
 enum Parsed {
@@ -66,6 +86,10 @@ fn parse(args: &[String]) -> Result<Parsed, String> {
         tools: None,
         exclude: None,
         read_only: false,
+        sandbox: false,
+        sandbox_dir: None,
+        port: None,
+        seed: None,
     };
     let mut i = 0;
     while i < args.len() {
@@ -94,6 +118,33 @@ fn parse(args: &[String]) -> Result<Parsed, String> {
                 return Ok(Parsed::Exit(ExitCode::SUCCESS));
             }
             "doctor" if first => cli.command = Command::Doctor,
+            "demo" if first => cli.command = Command::Demo,
+            "sandbox" if first => {
+                i += 1;
+                cli.command = match args.get(i).map(String::as_str) {
+                    Some("serve") => Command::SandboxServe,
+                    Some("reset") => Command::SandboxReset,
+                    _ => {
+                        return Err("sandbox needs serve or reset; see opentrain-mcp --help".into());
+                    }
+                };
+            }
+            "--sandbox" => cli.sandbox = true,
+            "--sandbox-dir" => cli.sandbox_dir = Some(value("--sandbox-dir")?),
+            "--port" => {
+                let v = value("--port")?;
+                cli.port = Some(
+                    v.parse()
+                        .map_err(|_| format!("--port {v:?} is not a port number"))?,
+                );
+            }
+            "--seed" => {
+                let v = value("--seed")?;
+                cli.seed = Some(
+                    v.parse()
+                        .map_err(|_| format!("--seed {v:?} is not a whole number"))?,
+                );
+            }
             "--toolsets" => cli.toolsets = Some(value("--toolsets")?),
             "--tools" => cli.tools = Some(value("--tools")?),
             "--exclude-tools" => cli.exclude = Some(value("--exclude-tools")?),
@@ -106,6 +157,14 @@ fn parse(args: &[String]) -> Result<Parsed, String> {
         }
         i += 1;
     }
+    let sandbox_command = matches!(cli.command, Command::SandboxServe | Command::SandboxReset);
+    if cli.port.is_some() && !matches!(cli.command, Command::SandboxServe) {
+        return Err("--port is only for `sandbox serve`".into());
+    }
+    if cli.seed.is_some() && !sandbox_command {
+        return Err("--seed is only for `sandbox serve` and `sandbox reset`".into());
+    }
+    cli.sandbox |= cli.sandbox_dir.is_some();
     Ok(Parsed::Run(cli))
 }
 
@@ -138,21 +197,9 @@ fn main() -> ExitCode {
         read_only: cli.read_only || env(filter::ENV_READ_ONLY).is_some_and(|v| truthy(&v)),
     };
 
-    // Before logging starts: the log writer masks every credential the configuration knows.
-    let config = Config::from_env();
-    if matches!(cli.command, Command::Serve) {
-        init_logging(config.known().clone());
-    }
     let timeout = match opentrain_mcp::timeout_from_env(env(opentrain_mcp::ENV_TIMEOUT).as_deref())
     {
         Ok(t) => t,
-        Err(e) => {
-            eprintln!("opentrain-mcp: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let server = match OpenTrain::with_selection(config, Options { timeout }, &selection) {
-        Ok(server) => server,
         Err(e) => {
             eprintln!("opentrain-mcp: {e}");
             return ExitCode::from(2);
@@ -166,6 +213,47 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("opentrain-mcp: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
+        }
+    };
+    if let Some(code) = run_sandbox_command(
+        &cli.command,
+        cli.sandbox_dir.as_deref(),
+        cli.port,
+        cli.seed,
+        &runtime,
+    ) {
+        return code;
+    }
+    // In sandbox mode the simulated API runs on this runtime for as long as the server does.
+    let (config, sandbox) = if cli.sandbox {
+        match start_sandbox(cli.sandbox_dir.as_deref(), &runtime) {
+            Ok((config, sandbox)) => (config, Some(sandbox)),
+            Err(e) => {
+                eprintln!("opentrain-mcp: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        (Config::from_env(), None)
+    };
+    // Before logging starts: the log writer masks every credential the configuration knows.
+    if matches!(cli.command, Command::Serve) {
+        init_logging(config.known().clone());
+    }
+    if let Some(sb) = &sandbox {
+        tracing::info!(
+            "SANDBOX mode: simulated OpenTrain at {} (world and credentials in {}); the human's \
+             pages start at {}/",
+            sb.base_url,
+            sb.dir.display(),
+            sb.base_url
+        );
+    }
+    let server = match OpenTrain::with_selection(config, Options { timeout }, &selection) {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("opentrain-mcp: {e}");
+            return ExitCode::from(2);
         }
     };
 
@@ -193,6 +281,80 @@ fn main() -> ExitCode {
             std::process::exit(1)
         }
     }
+}
+
+/// The sandbox directory: `--sandbox-dir`, else the default under XDG_STATE_HOME.
+fn sandbox_dir(flag: Option<&str>) -> Result<PathBuf, String> {
+    match flag {
+        Some(dir) => Ok(PathBuf::from(dir)),
+        None => sandbox::default_dir_from_env().ok_or_else(|| {
+            "cannot locate the sandbox directory: set XDG_STATE_HOME or HOME, or pass \
+             --sandbox-dir"
+                .to_owned()
+        }),
+    }
+}
+
+fn start_sandbox(
+    flag: Option<&str>,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<(Config, Sandbox), String> {
+    let dir = sandbox_dir(flag)?;
+    let sandbox = runtime.block_on(Sandbox::start(&dir, 0, None))?;
+    Ok((Config::sandbox(&dir, &sandbox.base_url), sandbox))
+}
+
+/// `demo`, `sandbox serve` and `sandbox reset`; None for the other commands.
+fn run_sandbox_command(
+    command: &Command,
+    dir: Option<&str>,
+    port: Option<u16>,
+    seed: Option<u64>,
+    runtime: &tokio::runtime::Runtime,
+) -> Option<ExitCode> {
+    let result = match command {
+        Command::Demo => {
+            let mut out = std::io::stdout();
+            runtime.block_on(opentrain_mcp::demo::run(&mut out))
+        }
+        Command::SandboxReset => sandbox_dir(dir).and_then(|dir| {
+            sandbox::reset(&dir, seed)?;
+            println!(
+                "The sandbox world in {} starts over (seed {}); its saved credentials were removed.",
+                dir.display(),
+                seed.unwrap_or(sandbox::store::DEFAULT_SEED)
+            );
+            Ok(())
+        }),
+        Command::SandboxServe => sandbox_dir(dir).and_then(|dir| {
+            init_logging(Arc::new(Known::default()));
+            runtime.block_on(async {
+                let sb = Sandbox::start(&dir, port.unwrap_or(0), seed).await?;
+                let mut out = std::io::stdout();
+                // A closed stdout must not stop the server: no println!.
+                let _ = writeln!(
+                    out,
+                    "OpenTrain sandbox API on {url} (world in {dir}). Nothing leaves this machine.\n\
+                     Point a client at it:   OPENTRAIN_API_BASE_URL={url}\n\
+                     The human's pages:      {url}/\n\
+                     Stop with Ctrl-C.",
+                    url = sb.base_url,
+                    dir = dir.display()
+                );
+                let _ = out.flush();
+                std::future::pending::<()>().await;
+                Ok(())
+            })
+        }),
+        _ => return None,
+    };
+    Some(match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("opentrain-mcp: {e}");
+            ExitCode::FAILURE
+        }
+    })
 }
 
 fn log_start(server: &OpenTrain, selection: &Selection) {

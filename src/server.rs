@@ -137,9 +137,14 @@ impl OpenTrain {
             .iter()
             .filter(|p| p.needs.iter().all(|name| enabled.contains(name)))
             .collect();
+        let client = if config.is_sandbox() {
+            Client::direct(options.timeout)
+        } else {
+            Client::new(options.timeout)
+        };
         OpenTrain(Arc::new(Inner {
             config,
-            client: Client::new(options.timeout),
+            client,
             router,
             enabled,
             tools,
@@ -187,7 +192,8 @@ impl OpenTrain {
         }
     }
 
-    /// Dispatches one tool call (what `tools/call` does), for the MCP handler and for tests.
+    /// Dispatches one tool call (what `tools/call` does), for the MCP handler and for tests. In
+    /// sandbox mode every result's text starts with a line saying so.
     pub async fn call_tool_by_name(
         &self,
         request: CallToolRequestParams,
@@ -202,7 +208,12 @@ impl OpenTrain {
         let known = self.config().known().snapshot();
         let secrets: Vec<&Secret> = known.iter().chain(&own).collect();
         match &mut response {
-            Ok(CallToolResponse::Complete(result)) => tools::mask_result(result, &secrets),
+            Ok(CallToolResponse::Complete(result)) => {
+                tools::mask_result(result, &secrets);
+                if self.config().is_sandbox() {
+                    mark_sandbox(result);
+                }
+            }
             Ok(_) => {}
             Err(error) => {
                 if let Some(clean) = scrub_text(&error.message, &secrets) {
@@ -272,6 +283,20 @@ impl OpenTrain {
     }
 }
 
+/// Puts the sandbox line in front of a result's first text block.
+fn mark_sandbox(result: &mut CallToolResult) {
+    let prefix = crate::sandbox::RESULT_PREFIX;
+    for block in result.content.iter_mut() {
+        if let Some(text) = block.as_text() {
+            *block = rmcp::model::ContentBlock::text(format!("{prefix}\n{}", text.text));
+            return;
+        }
+    }
+    result
+        .content
+        .insert(0, rmcp::model::ContentBlock::text(prefix));
+}
+
 /// Bytes of string content (keys and values) in a JSON object, without serializing it.
 fn argument_bytes(arguments: &JsonObject) -> usize {
     fn size(v: &Value) -> usize {
@@ -325,6 +350,9 @@ impl OpenTrain {
             "httpTimeoutSeconds": self.client().timeout().as_secs(),
             "version": env!("CARGO_PKG_VERSION"),
         });
+        if config.is_sandbox() {
+            report["sandbox"] = Value::Bool(true);
+        }
         match config.settings() {
             Ok(s) => {
                 report["tokenSource"] = Value::String(match &s.token_source {
@@ -363,7 +391,11 @@ impl ServerHandler for OpenTrain {
                          contracts, credits, webhooks",
                 ),
         )
-        .with_instructions(INSTRUCTIONS)
+        .with_instructions(if self.config().is_sandbox() {
+            format!("{} {INSTRUCTIONS}", crate::sandbox::INSTRUCTIONS)
+        } else {
+            INSTRUCTIONS.to_owned()
+        })
     }
 
     async fn list_tools(

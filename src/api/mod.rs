@@ -47,6 +47,8 @@ pub struct Response {
 pub struct Client {
     http: OnceLock<reqwest::Client>,
     timeout: Duration,
+    /// Never through a proxy (the sandbox on loopback).
+    direct: bool,
 }
 
 impl Client {
@@ -54,6 +56,16 @@ impl Client {
         Client {
             http: OnceLock::new(),
             timeout,
+            direct: false,
+        }
+    }
+
+    /// A client that never uses a proxy, for an API on this machine (the sandbox): a loopback
+    /// request sent to a proxy would leave it.
+    pub fn direct(timeout: Duration) -> Client {
+        Client {
+            direct: true,
+            ..Client::new(timeout)
         }
     }
 
@@ -67,7 +79,7 @@ impl Client {
         if let Some(client) = self.http.get() {
             return Ok(client);
         }
-        let client = build_http(self.timeout).map_err(ApiError::Transport)?;
+        let client = build_http(self.timeout, self.direct).map_err(ApiError::Transport)?;
         Ok(self.http.get_or_init(|| client))
     }
 
@@ -406,10 +418,15 @@ fn describe_reqwest_error(e: &reqwest::Error) -> String {
     parts.join(": ")
 }
 
-fn build_http(timeout: Duration) -> Result<reqwest::Client, String> {
+fn build_http(timeout: Duration, direct: bool) -> Result<reqwest::Client, String> {
     // reqwest is built without a default crypto provider; ring is smaller than aws-lc.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
+    let builder = if direct {
+        reqwest::Client::builder().no_proxy()
+    } else {
+        reqwest::Client::builder()
+    };
+    builder
         .user_agent(USER_AGENT)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         // Redirects are decided per request in `Client::attempt` (see `redirect_target`).
