@@ -23,8 +23,8 @@ use serde_json::Value;
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio::sync::Notify;
 
-use crate::api::{ApiError, Client, Request, Response};
-use crate::config::{Config, TokenSource};
+use crate::api::{ApiError, Auth, Client, Request, Response};
+use crate::config::{Config, ConfigError, TokenSource};
 use crate::filter::{Disabled, Enabled, Selection};
 use crate::guide::{self, PromptDef};
 use crate::secret::{Secret, scrub_text};
@@ -172,11 +172,28 @@ impl OpenTrain {
     }
 
     /// Sends a request with the current settings (token and base URL).
+    ///
+    /// A request that sends no token (marketplace search, the claim with an explicit claim
+    /// token) does not need the credentials file, so an unreadable or unlocatable file does not
+    /// block it: it goes to `OPENTRAIN_API_BASE_URL` or the default instead.
     pub async fn call(&self, req: &Request) -> Result<Response, ApiError> {
-        let settings = self.config().settings()?;
+        let (base_url, token) = match self.config().settings() {
+            Ok(settings) => (settings.base_url, settings.token),
+            Err(
+                e @ (ConfigError::Corrupt { .. } | ConfigError::Io { .. } | ConfigError::NoHome),
+            ) if req.auth == Auth::None => {
+                let (base_url, origin) = self.config().base_url_without_file()?;
+                tracing::warn!(
+                    "{e}; {} needs no token, so it goes to {origin}",
+                    req.template
+                );
+                (base_url, None)
+            }
+            Err(e) => return Err(e.into()),
+        };
         let known = self.config().known().snapshot();
         self.client()
-            .send(&settings.base_url, req, settings.token.as_ref(), &known)
+            .send(&base_url, req, token.as_ref(), &known)
             .await
     }
 
@@ -186,8 +203,18 @@ impl OpenTrain {
         req: Request,
         summarize: impl FnOnce(&Value) -> String,
     ) -> CallToolResult {
+        self.run_status(req, |_, body| summarize(body)).await
+    }
+
+    /// [`OpenTrain::run`], with the answer's HTTP status for the summary (a co-signed request
+    /// answers 202 when a human must confirm).
+    pub async fn run_status(
+        &self,
+        req: Request,
+        summarize: impl FnOnce(u16, &Value) -> String,
+    ) -> CallToolResult {
         match self.call(&req).await {
-            Ok(response) => tools::ok(summarize(&response.body), response.body),
+            Ok(response) => tools::ok(summarize(response.status, &response.body), response.body),
             Err(e) => tools::failure(&e, self.config()),
         }
     }

@@ -62,21 +62,34 @@ pub fn check_email(raw: &str) -> Result<String, String> {
     Ok(email.to_owned())
 }
 
-/// An absolute `https://` URL with a host and no user-info.
-pub fn check_https_url(raw: &str) -> Result<String, String> {
+/// A webhook endpoint as the API accepts it: an absolute `https://` URL of at most 2048
+/// characters, or plain `http://` to a loopback host (`localhost`, `127.x.x.x`, `[::1]`) for
+/// development (updates-webhooks.md: "absolute `https` URL, max 2048 chars; plain `http` allowed
+/// only for `localhost` (development)").
+pub fn check_webhook_url(raw: &str) -> Result<String, String> {
     let text = raw.trim();
     if text.len() > 2048 {
         return Err("must be at most 2048 characters".into());
     }
     let url = url::Url::parse(text).map_err(|e| format!("{text:?} is not a URL ({e})"))?;
-    if url.scheme() != "https" {
-        return Err(format!("must be an https:// URL (got {}://)", url.scheme()));
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(
+                "must be an https:// URL (plain http:// only to localhost, for development)".into(),
+            );
+        }
+        other => return Err(format!("must be an https:// URL (got {other}://)")),
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err("must name a host".into());
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("must not contain a user name or password".into());
     }
     Ok(text.to_owned())
 }
@@ -296,10 +309,10 @@ string_newtype!(
 );
 
 string_newtype!(
-    /// An absolute https URL.
-    HttpsUrl,
-    check_https_url,
-    {"type": "string", "format": "uri", "pattern": "^https://"}
+    /// A webhook endpoint: https, or http to localhost for development.
+    WebhookUrl,
+    check_webhook_url,
+    {"type": "string", "format": "uri", "pattern": "^https?://"}
 );
 
 string_newtype!(
@@ -316,8 +329,49 @@ string_newtype!(
     {"type": "string", "minLength": 1, "maxLength": 60000}
 );
 
+/// An optional free-text argument (a name, a due date, a claim token, an external id). A blank
+/// value counts as not given: nothing is sent for it, as when it is left out. (Models often fill
+/// optional fields with `""`; no endpoint documents an empty value as meaningful.)
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OptionalText(Option<String>);
+
+impl OptionalText {
+    /// The text, when one was given.
+    pub fn get(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+    pub fn is_none(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl<'de> Deserialize<'de> for OptionalText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = Option::<String>::deserialize(d)?;
+        Ok(OptionalText(raw.filter(|s| !s.trim().is_empty())))
+    }
+}
+
+impl Serialize for OptionalText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl JsonSchema for OptionalText {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        "OptionalText".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": "string"})
+    }
+}
+
 string_newtype!(
-    /// A non-empty string (claim tokens, free-text names).
+    /// A non-empty string (a required free text, e.g. a milestone's description).
     NonEmpty,
     |raw| if raw.trim().is_empty() { Err("must not be empty".to_owned()) } else { Ok(raw.trim().to_owned()) },
     {"type": "string", "minLength": 1}
@@ -357,31 +411,50 @@ impl<const MAX: u32> JsonSchema for Limit<MAX> {
     }
 }
 
-/// A whole number of at least 1 (a unit volume such as a label count).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct PositiveInt(u64);
+/// A number greater than zero (a unit volume: labels, or hours, which may be fractional),
+/// written on the wire as the docs write numbers: `5000`, `2.5`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PositiveNumber(f64);
 
-impl<'de> Deserialize<'de> for PositiveInt {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        integer_in(d, 1, MAX_EXACT_INTEGER).map(PositiveInt)
+impl PositiveNumber {
+    pub fn get(self) -> f64 {
+        self.0
     }
 }
 
-impl JsonSchema for PositiveInt {
+impl<'de> Deserialize<'de> for PositiveNumber {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = Number::deserialize(d)?;
+        let x = n.exact().map_err(de::Error::custom)?;
+        if x <= 0.0 {
+            return Err(de::Error::custom(format!(
+                "must be a number greater than 0 (got {n})"
+            )));
+        }
+        Ok(PositiveNumber(x))
+    }
+}
+
+impl Serialize for PositiveNumber {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize_dollars(self.0, s)
+    }
+}
+
+impl JsonSchema for PositiveNumber {
     fn inline_schema() -> bool {
         true
     }
     fn schema_name() -> Cow<'static, str> {
-        "PositiveInt".into()
+        "PositiveNumber".into()
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({"type": "integer", "minimum": 1})
+        json_schema!({"type": "number", "exclusiveMinimum": 0})
     }
 }
 
-/// A dollar amount as a JSON number the way the docs write one: whole dollars as an integer
-/// (`300`, not `300.0`), anything else as a decimal (`12.5`).
+/// A number the way the docs write one: whole values as an integer (`300`, not `300.0`),
+/// anything else as a decimal (`12.5`).
 fn serialize_dollars<S: Serializer>(n: f64, s: S) -> Result<S::Ok, S::Error> {
     // Whole amounts below 2^53 are exact as integers.
     if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 {
@@ -589,15 +662,38 @@ mod tests {
     }
 
     #[test]
-    fn urls() {
-        assert!(check_https_url("https://example.com/hooks").is_ok());
+    fn webhook_urls() {
+        for ok in [
+            "https://example.com/hooks",
+            "http://localhost:3000/hooks",
+            "http://LOCALHOST/x",
+            "http://127.0.0.1:8080/x",
+            "http://127.1.2.3/x",
+            "http://[::1]:9/x",
+        ] {
+            assert!(check_webhook_url(ok).is_ok(), "{ok}");
+        }
         assert!(
-            check_https_url("http://example.com/hooks")
+            check_webhook_url("http://example.com/hooks")
                 .unwrap_err()
                 .contains("https")
         );
-        assert!(check_https_url("https://user:pw@example.com/").is_err());
-        assert!(check_https_url("not a url").is_err());
+        assert!(check_webhook_url("http://localhost.example.com/").is_err());
+        assert!(check_webhook_url("ftp://example.com/").is_err());
+        assert!(check_webhook_url("not a url").is_err());
+        assert!(check_webhook_url(&format!("https://x.com/{}", "a".repeat(2040))).is_err());
+    }
+
+    #[test]
+    fn optional_text_treats_blank_as_absent() {
+        assert_eq!(parse::<OptionalText>(json!("")).unwrap().get(), None);
+        assert_eq!(parse::<OptionalText>(json!("  ")).unwrap().get(), None);
+        assert_eq!(parse::<OptionalText>(json!(null)).unwrap().get(), None);
+        assert_eq!(
+            parse::<OptionalText>(json!(" x ")).unwrap().get(),
+            Some(" x ")
+        );
+        assert!(parse::<OptionalText>(json!(5)).is_err());
     }
 
     #[test]
@@ -617,12 +713,17 @@ mod tests {
         assert_eq!(parse::<Usd>(json!(0.5)).unwrap().get(), 0.5);
         assert!(parse::<TopUpUsd>(json!(9.99)).is_err());
         assert!(parse::<TopUpUsd>(json!(10_001)).is_err());
-        assert!(parse::<PositiveInt>(json!(0)).is_err());
-        assert!(parse::<PositiveInt>(json!(1.5)).is_err());
+        assert!(parse::<PositiveNumber>(json!(0)).is_err());
+        assert!(parse::<PositiveNumber>(json!(-2)).is_err());
+        assert_eq!(parse::<PositiveNumber>(json!(1.5)).unwrap().get(), 1.5);
+        assert_eq!(
+            serde_json::to_string(&parse::<PositiveNumber>(json!(5000.0)).unwrap()).unwrap(),
+            "5000"
+        );
         // Exactly representable, or refused.
-        assert!(parse::<PositiveInt>(json!(9_007_199_254_740_991u64)).is_ok());
-        assert!(parse::<PositiveInt>(json!(9_007_199_254_740_992u64)).is_err());
-        assert!(parse::<PositiveInt>(json!(9.007_199_254_740_992e15)).is_err());
+        assert!(parse::<PositiveNumber>(json!(9_007_199_254_740_991u64)).is_ok());
+        assert!(parse::<PositiveNumber>(json!(9_007_199_254_740_992u64)).is_err());
+        assert!(parse::<PositiveNumber>(json!(1e-320)).is_err());
         assert!(parse::<Usd>(json!(0.07)).is_ok());
         assert!(parse::<Usd>(json!(0.1 + 0.2)).is_err());
         assert!(parse::<Usd>(json!(-0.0)).is_err());

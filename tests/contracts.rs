@@ -148,6 +148,29 @@ async fn writes_send_exactly_the_documented_requests() {
             reply: fixture("contracts_create_milestone_201"),
             summary: &["Created milestone <MILESTONE_ID>"],
         },
+        // Hours can be fractional: the docs type volume as a positive number.
+        Case {
+            tool: "opentrain_create_milestone",
+            args: json!({"contractId": "c1", "description": "Hours", "volume": 7.5, "name": "", "dueDate": " "}),
+            sent: post(
+                "/api/public/v1/contracts/c1/milestones",
+                SentBody::Json(json!({"description": "Hours", "volume": 7.5})),
+            ),
+            status: 201,
+            reply: fixture("contracts_create_milestone_201"),
+            summary: &["Created milestone <MILESTONE_ID>"],
+        },
+        Case {
+            tool: "opentrain_create_milestone",
+            args: json!({"contractId": "c1", "description": "Whole", "volume": 5000.0}),
+            sent: post(
+                "/api/public/v1/contracts/c1/milestones",
+                SentBody::Json(json!({"description": "Whole", "volume": 5000})),
+            ),
+            status: 201,
+            reply: fixture("contracts_create_milestone_201"),
+            summary: &["Created milestone <MILESTONE_ID>"],
+        },
         Case {
             tool: "opentrain_create_milestone",
             args: json!({"contractId": "c1", "description": "Only the work"}),
@@ -298,15 +321,17 @@ async fn bad_arguments_are_refused_locally() {
             args: json!({"contractId": "c1", "description": "x", "amountUsd": "300"}),
             says: "amountUsd:",
         },
+        // contracts.md: "`volume` | number | … | unit volume (label count or hours), must be
+        // positive".
         Refused {
             tool: "opentrain_create_milestone",
             args: json!({"contractId": "c1", "description": "x", "volume": 0}),
-            says: "volume: must be a whole number of at least 1 (got 0)",
+            says: "volume: must be a number greater than 0 (got 0)",
         },
         Refused {
             tool: "opentrain_create_milestone",
-            args: json!({"contractId": "c1", "description": "x", "volume": 1.5}),
-            says: "volume: must be a whole number of at least 1 (got 1.5)",
+            args: json!({"contractId": "c1", "description": "x", "volume": -2.5}),
+            says: "volume: must be a number greater than 0 (got -2.5)",
         },
         Refused {
             tool: "opentrain_create_milestone",

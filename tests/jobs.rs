@@ -120,6 +120,72 @@ async fn create_job_draft_sends_each_input_shape() {
             reply: fixture("job_drafts_create"),
             summary: &["Draft job <JOB_ID> created"],
         },
+        // The posting guide's `source` object goes as is (job-drafts.md, Shape B).
+        Case {
+            tool: "opentrain_create_job_draft",
+            args: json!({"importPayload": {"source": {
+                "type": "text",
+                "externalId": "acme-batch-7",
+                "idempotencyKey": "acme-batch-7-v1",
+                "text": "We need 10 experienced annotators for bounding boxes on 50,000 dashcam images."
+            }}}),
+            sent: post(
+                "/api/public/v1/job-drafts",
+                json!({"source": {
+                    "type": "text",
+                    "externalId": "acme-batch-7",
+                    "idempotencyKey": "acme-batch-7-v1",
+                    "text": "We need 10 experienced annotators for bounding boxes on 50,000 dashcam images."
+                }}),
+            ),
+            status: 201,
+            reply: fixture("job_drafts_create_guide"),
+            summary: &["Draft job <JOB_ID> created"],
+        },
+        // A bare source object is sent under `source`.
+        Case {
+            tool: "opentrain_create_job_draft",
+            args: json!({"importPayload": {"type": "text", "text": "Label 5k posts."}, "externalId": "x-1"}),
+            sent: post(
+                "/api/public/v1/job-drafts",
+                json!({"source": {"type": "text", "text": "Label 5k posts."}, "externalId": "x-1"}),
+            ),
+            status: 201,
+            reply: fixture("job_drafts_create"),
+            summary: &["Draft job <JOB_ID> created"],
+        },
+        // JSON-LD as an @graph is schema.org JSON-LD too.
+        Case {
+            tool: "opentrain_create_job_draft",
+            args: json!({"importPayload": {"@context": "https://schema.org", "@graph": [
+                {"@type": "Organization", "name": "Acme"},
+                {"@type": "JobPosting", "title": "Boxes"}
+            ]}}),
+            sent: post(
+                "/api/public/v1/job-drafts",
+                json!({"format": "schema_org_job_posting", "jsonLd": {"@context": "https://schema.org", "@graph": [
+                    {"@type": "Organization", "name": "Acme"},
+                    {"@type": "JobPosting", "title": "Boxes"}
+                ]}}),
+            ),
+            status: 201,
+            reply: fixture("job_drafts_create"),
+            summary: &["Draft job <JOB_ID> created"],
+        },
+        // A title with another input is not sent, and the result names it; an empty canonical
+        // job is the API's to judge.
+        Case {
+            tool: "opentrain_create_job_draft",
+            args: json!({"canonicalJob": {}, "title": "T", "idempotencyKey": ""}),
+            sent: post(
+                "/api/public/v1/job-drafts",
+                json!({"format": "opentrain_canonical", "job": {}}),
+            ),
+            status: 201,
+            reply: fixture("job_drafts_create"),
+            summary: &["Ignored and not sent: title (it is prepended to jobDescription only; put \
+                        the title inside canonicalJob instead)."],
+        },
         // A payload that already names its format goes as is, with the ids added.
         Case {
             tool: "opentrain_create_job_draft",
@@ -519,28 +585,13 @@ async fn bad_arguments_are_refused_locally() {
         },
         Refused {
             tool: "opentrain_create_job_draft",
-            args: json!({"canonicalJob": {"title": "t"}, "title": "T"}),
-            says: "title applies only to jobDescription; put the title inside canonicalJob",
-        },
-        Refused {
-            tool: "opentrain_create_job_draft",
-            args: json!({"importPayload": {"@type": "JobPosting"}, "title": "T"}),
-            says: "title applies only to jobDescription",
-        },
-        Refused {
-            tool: "opentrain_create_job_draft",
             args: json!({"importPayload": {"@type": "Organization", "name": "Acme"}}),
-            says: "importPayload must be schema.org JSON-LD with \"@type\": \"JobPosting\", or a ready request body that names its \"format\"",
+            says: "importPayload must be schema.org JSON-LD (\"@type\": \"JobPosting\", or an \"@graph\"), a source object",
         },
         Refused {
             tool: "opentrain_create_job_draft",
             args: json!({"importPayload": {"format": "hr_xml", "xml": "<x/>", "idempotencyKey": "a"}, "idempotencyKey": "b"}),
             says: "idempotencyKey is given both as a parameter",
-        },
-        Refused {
-            tool: "opentrain_create_job_draft",
-            args: json!({"canonicalJob": {}}),
-            says: "canonicalJob: must not be an empty object",
         },
         Refused {
             tool: "opentrain_create_job_draft",
@@ -556,11 +607,6 @@ async fn bad_arguments_are_refused_locally() {
             tool: "opentrain_create_job_draft",
             args: json!({"jobDescription": "x".repeat(60_001)}),
             says: "jobDescription: must be 1 to 60000 characters (got 60001)",
-        },
-        Refused {
-            tool: "opentrain_create_job_draft",
-            args: json!({"jobDescription": "x", "title": ""}),
-            says: "title: must not be empty",
         },
         Refused {
             tool: "opentrain_create_job_draft",
@@ -771,8 +817,59 @@ async fn publishing_a_draft_that_is_not_ready_says_what_to_fill_in() {
     let r = h.call("opentrain_publish_job", json!({"jobId": JOB})).await;
     assert!(is_error(&r));
     let t = text(&r);
-    assert!(
-        t.contains("HTTP 429 RATE_LIMITED") && t.contains("\"windowHours\":24"),
-        "{t}"
-    );
+    for needle in [
+        "HTTP 429 RATE_LIMITED",
+        "\"windowHours\":24",
+        "What to do: The daily publish limit is reached (limit 3 per 24 h): 3 publishes a day for \
+         an unclaimed agent account, 20 once a human claims it.",
+        "Claiming the account raises the limit to 20 a day",
+        "opentrain_claim_account",
+        "counted over a 24 h window",
+    ] {
+        assert!(t.contains(needle), "lacks {needle:?}:\n{t}");
+    }
+    assert!(!t.contains("a minute"), "{t}");
+}
+
+/// Any 429 advice follows Retry-After, else the window the answer gives.
+#[tokio::test]
+async fn publish_limit_advice_follows_retry_after_and_the_claimed_limit() {
+    let h = Harness::new().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(
+            wiremock::ResponseTemplate::new(429)
+                .insert_header("Retry-After", "3600")
+                .set_body_json(
+                    json!({"error": "Daily publish limit reached", "code": "RATE_LIMITED",
+                    "details": {"limit": 20, "windowHours": 24}}),
+                ),
+        )
+        .mount(&h.api)
+        .await;
+    let r = h.call("opentrain_publish_job", json!({"jobId": JOB})).await;
+    let t = text(&r);
+    for needle in [
+        "(limit 20 per 24 h)",
+        "That is the limit of a claimed account, so only waiting helps.",
+        "wait 3600 s (Retry-After",
+    ] {
+        assert!(t.contains(needle), "lacks {needle:?}:\n{t}");
+    }
+    assert_eq!(structured(&r)["retry_after_seconds"], 3600);
+
+    // No limit in the answer at all: the documented limits, and a plain back-off.
+    let (t, _) = check_failure(
+        "opentrain_publish_job",
+        json!({"jobId": JOB}),
+        429,
+        &json!({"error": {"code": "RATE_LIMITED", "message": "Too many publishes"}}),
+    )
+    .await;
+    for needle in [
+        "HTTP 429 RATE_LIMITED — Too many publishes",
+        "If this agent account is not claimed yet, claiming it raises the limit to 20 a day",
+        "the answer gave no Retry-After and no window",
+    ] {
+        assert!(t.contains(needle), "lacks {needle:?}:\n{t}");
+    }
 }

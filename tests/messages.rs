@@ -106,8 +106,16 @@ async fn every_tool_sends_exactly_what_the_docs_say() {
             sent: get(Some("conversationId=conv_1")),
             status: 200,
             reply: json!({"items": [], "nextCursor": null}),
-            summary: &["Conversation conv_1.\nThe answer has no \"messages\" list; see \
-                        structuredContent for what the API returned."],
+            summary: &["Conversation conv_1.\nNo messages.\nThis is the last page."],
+        },
+        Case {
+            tool: "opentrain_read_messages",
+            args: json!({"conversationId": "conv_1"}),
+            sent: get(Some("conversationId=conv_1")),
+            status: 200,
+            reply: json!({"conversation": {"id": "conv_1", "unreadCount": 0}}),
+            summary: &["Conversation conv_1.\nThe answer has no list of messages where expected. \
+                        The answer gives ids: id conv_1."],
         },
         Case {
             tool: "opentrain_send_message",
@@ -313,27 +321,6 @@ async fn bad_arguments_are_refused_locally() {
         },
         Refused {
             tool: read,
-            args: json!({"direction": "older"}),
-            says: "direction pages through one conversation's messages, so it needs \
-                   conversationId",
-        },
-        Refused {
-            tool: read,
-            args: json!({"conversationId": "c", "filter": "job"}),
-            says: "filter applies only when listing conversations (without conversationId)",
-        },
-        Refused {
-            tool: read,
-            args: json!({"conversationId": "c", "unreadOnly": true}),
-            says: "unreadOnly applies only when listing conversations (without conversationId)",
-        },
-        Refused {
-            tool: read,
-            args: json!({"conversationId": "c", "unreadOnly": false}),
-            says: "unreadOnly applies only when listing conversations",
-        },
-        Refused {
-            tool: read,
             args: json!({"limit": 0}),
             says: "limit: must be a whole number from 1 to 100 (got 0)",
         },
@@ -366,23 +353,69 @@ async fn bad_arguments_are_refused_locally() {
     .await;
 }
 
+/// The docs say only which mode a parameter applies to (messages.md: `direction` "message mode
+/// only", `filter` and `unreadOnly` "list mode only"), so a call mixing them is sent with what
+/// applies, and the result names what was left out.
 #[tokio::test]
-async fn mode_mismatches_are_explained_and_nothing_is_sent() {
-    let h = Harness::new().await;
-    let r = h
-        .call(
-            "opentrain_read_messages",
-            json!({"conversationId": "c", "filter": "proposal"}),
-        )
-        .await;
-    assert!(is_error(&r));
-    assert_eq!(
-        text(&r),
-        "Invalid arguments for opentrain_read_messages: filter applies only when listing \
-         conversations (without conversationId); drop filter, or drop conversationId to list. \
-         Nothing was sent; fix the arguments (see the tool's input schema) and call it again."
-    );
-    assert!(h.requests().await.is_empty());
+async fn other_mode_arguments_are_ignored_named_and_not_sent() {
+    let cases = [
+        (
+            json!({"conversationId": "c", "filter": "proposal", "direction": "newer"}),
+            Some("conversationId=c&direction=newer"),
+            &[
+                "Ignored and not sent: filter (it applies only when listing conversations, without \
+               conversationId).",
+            ][..],
+        ),
+        (
+            json!({"conversationId": "c", "filter": "all", "unreadOnly": false, "limit": 5}),
+            Some("conversationId=c&limit=5"),
+            &[
+                "filter (it applies only when listing",
+                "unreadOnly (it applies only when listing",
+            ][..],
+        ),
+        (
+            json!({"direction": "older", "unreadOnly": true, "filter": "job"}),
+            Some("filter=job&unreadOnly=true"),
+            &[
+                "Ignored and not sent: direction (it pages through one conversation's messages, so \
+               it applies only with conversationId).",
+            ][..],
+        ),
+        // An empty cursor counts as none, as for every list tool.
+        (
+            json!({"cursor": "", "limit": 20}),
+            Some("limit=20"),
+            &[][..],
+        ),
+        (
+            json!({"conversationId": "c", "cursor": "  "}),
+            Some("conversationId=c"),
+            &[][..],
+        ),
+    ];
+    for (args, query, notes) in cases {
+        let h = Harness::new().await;
+        Mock::given(any())
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(
+                    json!({"conversations": [], "messages": [], "nextCursor": null}),
+                ),
+            )
+            .mount(&h.api)
+            .await;
+        let r = h.call("opentrain_read_messages", args.clone()).await;
+        assert!(!is_error(&r), "{args}: {}", text(&r));
+        assert_sent(&h.only_request().await, &get(query));
+        let t = text(&r);
+        for note in notes {
+            assert!(t.contains(note), "{args}: lacks {note:?}:\n{t}");
+        }
+        if notes.is_empty() {
+            assert!(!t.contains("Ignored"), "{args}: {t}");
+        }
+    }
 }
 
 #[tokio::test]

@@ -120,7 +120,9 @@ proptest! {
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
         let mut want = Vec::new();
-        if !value.is_empty() {
+        // A blank value counts as not given.
+        let given = !value.trim().is_empty();
+        if given {
             want.push(("q".to_owned(), value.clone()));
         }
         want.push(("limit".to_owned(), limit.to_string()));
@@ -129,7 +131,7 @@ proptest! {
         prop_assert_eq!(url.path(), "/api/public/v1/jobs");
         // Only the separator between the two parameters is a raw `&`.
         let query = req.query_string();
-        prop_assert_eq!(query.matches('&').count(), usize::from(!value.is_empty()));
+        prop_assert_eq!(query.matches('&').count(), usize::from(given));
         prop_assert!(!query.contains(['#', '+', ' ']));
     }
 

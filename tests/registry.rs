@@ -42,7 +42,8 @@ macro_rules! tool {
 /// The seed's tool reference (`000_…txt`), with the hints of the annotations issue: read-only for
 /// GET-only tools; destructive for close_job, end_contract, delete_webhook, revoke_token;
 /// idempotent for reads, close, invite, start conversation, delete_webhook, revoke_token. The
-/// seed's `number` for a page size or a volume is an `integer` here.
+/// seed's `number` for a page size is an `integer` here (a volume stays a number: hours can be
+/// fractional).
 const EXPECTED: &[Expected] = &[
     tool!(
         "opentrain_register_agent",
@@ -270,7 +271,7 @@ const EXPECTED: &[Expected] = &[
             ("description", S, true),
             ("name", S, false),
             ("amountUsd", N, false),
-            ("volume", I, false),
+            ("volume", N, false),
             ("dueDate", S, false)
         ]
     ),
@@ -694,7 +695,10 @@ fn schemas_carry_the_documented_limits() {
         prop("opentrain_hire_proposal", "milestone")["required"],
         json!(["amount"])
     );
-    assert_eq!(prop("opentrain_create_milestone", "volume")["minimum"], 1);
+    assert_eq!(
+        prop("opentrain_create_milestone", "volume")["exclusiveMinimum"],
+        0
+    );
     let content = prop("opentrain_send_message", "content");
     assert_eq!(
         (content["minLength"].clone(), content["maxLength"].clone()),
@@ -702,7 +706,7 @@ fn schemas_carry_the_documented_limits() {
     );
     assert_eq!(
         prop("opentrain_create_webhook", "url")["pattern"],
-        "^https://"
+        "^https?://"
     );
     assert_eq!(
         prop("opentrain_create_webhook", "eventTypes")["minItems"],
@@ -714,10 +718,10 @@ fn schemas_carry_the_documented_limits() {
     ] {
         assert_eq!(prop(tool, field)["format"], "email", "{tool}.{field}");
     }
-    // Every id is a non-empty string.
+    // Every id is a non-empty string (externalId is the caller's own free-text reference).
     for e in EXPECTED {
         for (name, _, _) in e.params {
-            if name.ends_with("Id") || *name == "idOrSlug" {
+            if (name.ends_with("Id") && *name != "externalId") || *name == "idOrSlug" {
                 assert_eq!(prop(e.name, name)["minLength"], 1, "{}.{name}", e.name);
             }
         }

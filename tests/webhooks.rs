@@ -133,13 +133,50 @@ async fn an_active_webhook_has_no_revival_advice_and_a_disabled_one_has() {
     assert!(t.contains("delete it with opentrain_delete_webhook"), "{t}");
 }
 
+/// The docs allow plain http to localhost for development: such a URL reaches the API as given.
+#[tokio::test]
+async fn a_localhost_http_webhook_is_sent_as_given() {
+    let mut cases = Vec::new();
+    for url in [
+        "http://localhost:3000/hooks/opentrain",
+        "http://127.0.0.1:8080/hooks",
+        "http://[::1]:9000/hooks",
+    ] {
+        cases.push(Case {
+            tool: "opentrain_create_webhook",
+            args: json!({"url": url, "eventTypes": ["payment.pending"]}),
+            sent: Sent {
+                method: "POST",
+                path: "/api/public/v1/webhooks",
+                query: None,
+                bearer: Some(PAT),
+                body: SentBody::Json(json!({"url": url, "eventTypes": ["payment.pending"]})),
+            },
+            status: 201,
+            reply: fixture("webhooks_created"),
+            summary: &[
+                "Webhook <WEBHOOK_ID> created",
+                "Signing secret: whsec_<SECRET>",
+            ],
+        });
+    }
+    check_cases(cases).await;
+}
+
 #[tokio::test]
 async fn webhook_arguments_are_checked_before_sending() {
     check_refused(vec![
+        // updates-webhooks.md: "absolute `https` URL, max 2048 chars; plain `http` allowed only
+        // for `localhost` (development)".
         Refused {
             tool: "opentrain_create_webhook",
             args: json!({"url": "http://example.com/hooks", "eventTypes": ["payment.pending"]}),
-            says: "url: must be an https:// URL (got http://)",
+            says: "url: must be an https:// URL (plain http:// only to localhost, for development)",
+        },
+        Refused {
+            tool: "opentrain_create_webhook",
+            args: json!({"url": format!("https://example.com/{}", "x".repeat(2048)), "eventTypes": ["payment.pending"]}),
+            says: "url: must be at most 2048 characters",
         },
         Refused {
             tool: "opentrain_create_webhook",

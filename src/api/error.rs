@@ -80,9 +80,10 @@ impl ApiError {
 pub enum ErrorBody {
     /// `{error, code, requestId, details}` from `/api/public/v1`.
     Envelope(Value),
-    /// `{error, error_description?}` from `/api/agent`.
+    /// `{error, error_description?}` from `/api/agent`: `error` is a `snake_case` code.
     OAuth(Value),
-    /// Some other JSON.
+    /// Some other JSON (an envelope without `code`, `{"error": {"code", "message"}}`, …). The
+    /// accessors read every shape alike; the variant only says which one this is.
     Json(Value),
     /// Not JSON (an HTML error page from a proxy, plain text); tags stripped, cut to 300 chars.
     Text(String),
@@ -103,7 +104,11 @@ impl ErrorBody {
                 let has_str = |k: &str| value.get(k).is_some_and(Value::is_string);
                 if has_str("code") && value.get("error").is_some() {
                     ErrorBody::Envelope(value)
-                } else if has_str("error") {
+                } else if value
+                    .get("error")
+                    .and_then(Value::as_str)
+                    .is_some_and(is_oauth_token)
+                {
                     ErrorBody::OAuth(value)
                 } else {
                     ErrorBody::Json(value)
@@ -130,47 +135,79 @@ impl ErrorBody {
         }
     }
 
-    /// The envelope's `code` (e.g. `FORBIDDEN`).
+    /// The JSON of the body, when it is JSON.
+    pub fn json(&self) -> Option<&Value> {
+        match self {
+            ErrorBody::Envelope(v) | ErrorBody::OAuth(v) | ErrorBody::Json(v) => Some(v),
+            ErrorBody::Text(_) => None,
+        }
+    }
+
+    /// The machine code (e.g. `FORBIDDEN`): the envelope's `code`, or `error.code` when the
+    /// error is an object (`{"error": {"code", "message"}}`).
     pub fn code(&self) -> Option<&str> {
-        match self {
-            ErrorBody::Envelope(_) => self.str_at("/code"),
-            _ => None,
-        }
+        self.str_at("/code").or_else(|| self.str_at("/error/code"))
     }
 
-    /// The OAuth `error` (e.g. `authorization_pending`).
+    /// The OAuth `error` (e.g. `authorization_pending`): an `error` that is a lowercase
+    /// `snake_case` token, in a body without a `code`. A sentence in `error` is a message.
     pub fn oauth_error(&self) -> Option<&str> {
-        match self {
-            ErrorBody::OAuth(_) => self.str_at("/error"),
-            _ => None,
+        if self.str_at("/code").is_some() {
+            return None;
         }
+        self.str_at("/error").filter(|e| is_oauth_token(e))
     }
 
-    /// The human-readable message: the envelope's `error`, the OAuth `error_description`, or
-    /// the text.
+    /// The human-readable message, wherever the body puts it: the envelope's `error`,
+    /// `error.message`, the OAuth `error_description`, an `error` sentence, `message`, `detail`,
+    /// or the text.
     pub fn message(&self) -> Option<&str> {
-        match self {
-            ErrorBody::Envelope(_) => self.str_at("/error"),
-            ErrorBody::OAuth(_) => self.str_at("/error_description"),
-            ErrorBody::Json(_) => self.str_at("/error").or_else(|| self.str_at("/message")),
-            ErrorBody::Text(t) => Some(t.as_str()).filter(|t| !t.is_empty()),
+        if let ErrorBody::Text(t) = self {
+            return Some(t.as_str()).filter(|t| !t.trim().is_empty());
         }
+        let error = self
+            .str_at("/error")
+            .filter(|e| self.str_at("/code").is_some() || !is_oauth_token(e));
+        error
+            .or_else(|| self.str_at("/error/message"))
+            .or_else(|| self.str_at("/error_description"))
+            .or_else(|| self.str_at("/error/error_description"))
+            .or_else(|| self.str_at("/message"))
+            .or_else(|| self.str_at("/detail"))
+            .filter(|m| !m.trim().is_empty())
     }
 
+    /// `details.reason`, also when `details` sits under `error`, or `reason` at the top level.
     pub fn reason(&self) -> Option<&str> {
-        self.str_at("/details/reason")
+        self.details()
+            .and_then(|d| d.get("reason"))
+            .and_then(Value::as_str)
+            .or_else(|| self.str_at("/reason"))
+            .or_else(|| self.str_at("/error/reason"))
     }
 
     pub fn request_id(&self) -> Option<&str> {
         self.str_at("/requestId")
+            .or_else(|| self.str_at("/request_id"))
+            .or_else(|| self.str_at("/error/requestId"))
     }
 
+    /// The `details` object, at the top level or under `error`, whatever else the body has.
     pub fn details(&self) -> Option<&Value> {
-        match self {
-            ErrorBody::Envelope(v) | ErrorBody::Json(v) => v.get("details"),
-            _ => None,
-        }
+        let v = self.json()?;
+        v.get("details")
+            .filter(|d| d.is_object())
+            .or_else(|| v.pointer("/error/details").filter(|d| d.is_object()))
     }
+}
+
+/// Whether an `error` string is an OAuth-style code (`slow_down`, `invalid_grant`) rather than
+/// a sentence.
+fn is_oauth_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// Cuts and de-tags every string of an untrusted JSON value, keys included.
@@ -254,6 +291,24 @@ mod tests {
         let bare = ErrorBody::parse(br#"{"error":"anonymous_not_enabled"}"#);
         assert_eq!(bare.oauth_error(), Some("anonymous_not_enabled"));
         assert_eq!(bare.message(), None);
+
+        // An envelope without `code`: still a message and its details.
+        let no_code = ErrorBody::parse(
+            br#"{"error":"A human must claim this account.","details":{"reason":"account_claim_required","claimUrl":"https://app.opentrain.ai/claim"}}"#,
+        );
+        assert_eq!(no_code.oauth_error(), None);
+        assert_eq!(no_code.message(), Some("A human must claim this account."));
+        assert_eq!(no_code.reason(), Some("account_claim_required"));
+        assert!(no_code.details().is_some());
+
+        // The error as an object.
+        let nested = ErrorBody::parse(
+            br#"{"error":{"code":"RATE_LIMITED","message":"Slow down","details":{"windowHours":24}},"requestId":"r2"}"#,
+        );
+        assert_eq!(nested.code(), Some("RATE_LIMITED"));
+        assert_eq!(nested.message(), Some("Slow down"));
+        assert_eq!(nested.details().unwrap()["windowHours"], 24);
+        assert_eq!(nested.request_id(), Some("r2"));
 
         let other = ErrorBody::parse(br#"{"id":"j1","status":"closed"}"#);
         assert_eq!(other, ErrorBody::Json(json!({"id":"j1","status":"closed"})));

@@ -168,7 +168,8 @@ impl Request {
         self
     }
 
-    /// Adds `name=value` when the value is given and not empty. The value is what serde makes
+    /// Adds `name=value` when the value is given and not blank (an empty or whitespace-only
+    /// value counts as not given, for every parameter alike). The value is what serde makes
     /// of it, so an enum goes out under the same name its schema shows; numbers and booleans
     /// (`true`/`false`) as JSON writes them.
     pub fn query(mut self, name: &'static str, value: Option<impl Serialize>) -> Request {
@@ -178,7 +179,7 @@ impl Request {
             Ok(serde_json::Value::Bool(b)) => Some(b.to_string()),
             _ => None,
         });
-        if let Some(text) = text.filter(|t| !t.is_empty()) {
+        if let Some(text) = text.filter(|t| !t.trim().is_empty()) {
             self.query.push((name, text));
         }
         self

@@ -19,7 +19,8 @@ use rmcp::{tool, tool_router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::summary::{joined, text, text_or};
+use super::result::links;
+use super::summary::{self, joined, text, text_or};
 use super::{Args, failure, ok, refuse, schema};
 use crate::api::{ApiError, Request};
 use crate::config::{
@@ -27,7 +28,7 @@ use crate::config::{
 };
 use crate::secret::Secret;
 use crate::server::OpenTrain;
-use crate::validate::{Email, NonEmpty};
+use crate::validate::{Email, OptionalText};
 
 /// The grant type of the claim exchange.
 pub const CLAIM_GRANT_TYPE: &str = "urn:opentrain:agent-auth:grant-type:claim";
@@ -36,9 +37,11 @@ pub const CLAIM_GRANT_TYPE: &str = "urn:opentrain:agent-auth:grant-type:claim";
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RegisterAgentArgs {
     /// Name shown to the human on the claim page, e.g. "Claude Code".
-    agent_name: Option<NonEmpty>,
+    #[serde(default)]
+    agent_name: OptionalText,
     /// Name of the employer organization to create, e.g. "Acme Research".
-    organization_name: Option<NonEmpty>,
+    #[serde(default)]
+    organization_name: OptionalText,
     /// Abandon the saved credentials and register a new account.
     force: Option<bool>,
 }
@@ -58,14 +61,24 @@ pub struct ClaimAccountArgs {
     /// The human owner's email, e.g. "owner@example.com"; it must not have an OpenTrain account yet.
     email: Email,
     /// Claim token (ot_clm_…); defaults to the saved one.
-    claim_token: Option<NonEmpty>,
+    #[serde(default)]
+    claim_token: OptionalText,
 }
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClaimStatusArgs {
     /// Claim token (ot_clm_…) to check; defaults to the saved one.
-    claim_token: Option<NonEmpty>,
+    #[serde(default)]
+    claim_token: OptionalText,
+}
+
+/// A token an answer delivers (`access_token`, `claim_token`): at the top level as documented,
+/// else under the same key (or its camelCase form) wherever the answer puts it.
+fn delivered(body: &Value, key: &str) -> Option<Secret> {
+    links::text(body, &[&format!("/{key}")], &[key])
+        .as_deref()
+        .and_then(Secret::new)
 }
 
 /// The answer as a result may show it: the raw tokens it delivers masked (`access_token`,
@@ -162,21 +175,21 @@ impl OpenTrain {
             .delivering_credentials()
             .json(&IdentityBody {
                 identity_type: "anonymous",
-                agent_name: a.agent_name.as_ref().map(NonEmpty::as_str),
-                organization_name: a.organization_name.as_ref().map(NonEmpty::as_str),
+                agent_name: a.agent_name.get().map(str::trim),
+                organization_name: a.organization_name.get().map(str::trim),
             });
         let known = config.known().snapshot();
         let body = match self.client().send(&base, &req, None, &known).await {
             Ok(response) => response.body,
             Err(e) => return failure(&e, config),
         };
-        let Some(access) = body["access_token"].as_str().and_then(Secret::new) else {
+        let Some(access) = delivered(&body, "access_token") else {
             return refuse(
                 "The registration answer carried no access_token, so nothing was saved. Try \
                  again later.",
             );
         };
-        let claim = body["claim_token"].as_str().and_then(Secret::new);
+        let claim = delivered(&body, "claim_token");
         // Masked everywhere from now on, whether or not they can be saved.
         config.remember(&access);
         if let Some(claim) = &claim {
@@ -252,7 +265,7 @@ impl OpenTrain {
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
     )]
     async fn claim_account(&self, Args(a): Args<ClaimAccountArgs>) -> CallToolResult {
-        let token = match self.claim_token(a.claim_token.as_ref()) {
+        let token = match self.claim_token(a.claim_token.get()) {
             Ok(t) => t,
             Err(message) => return refuse(message),
         };
@@ -263,12 +276,14 @@ impl OpenTrain {
             Ok(response) => response.body,
             Err(e) => return failure(&e, self.config()),
         };
-        let interval = body["interval"].as_u64().filter(|n| *n > 0).unwrap_or(5);
+        let number = |key: &str| {
+            links::find(&body, &[&format!("/{key}")], &[key], Value::is_u64).and_then(Value::as_u64)
+        };
+        let interval = number("interval").filter(|n| *n > 0).unwrap_or(5);
         self.0.claim_interval.store(interval, Ordering::Relaxed);
-        let expires = body["expires_in"]
-            .as_u64()
+        let expires = number("expires_in")
             .map(|s| format!("in {} minutes", s.div_ceil(60)))
-            .unwrap_or_else(|| "soon".into());
+            .unwrap_or_else(|| "in about 30 minutes".into());
         let sent = if body["email_sent"].as_bool() == Some(false) {
             format!(
                 "The email to {} could NOT be sent, so give your human the link directly.",
@@ -277,13 +292,43 @@ impl OpenTrain {
         } else {
             format!("A verification email was sent to {}.", a.email)
         };
+        // The link the human opens: the documented `verification_uri`, or its `_complete` form
+        // (the code filled in), wherever the answer puts them.
+        let link = links::url(
+            &body,
+            &["/verification_uri_complete", "/verification_uri"],
+            &[
+                "verification_uri_complete",
+                "verification_uri",
+                "verification_url",
+                "claimUrl",
+            ],
+        );
+        let code = links::text(&body, &["/user_code"], &["user_code"]);
+        let tell = match (&link, &code) {
+            (Some(link), Some(code)) => format!(
+                "Tell your human: open {link} and enter the code {code} (signing in or up with \
+                 {}). The code expires {expires}.",
+                a.email
+            ),
+            (Some(link), None) => format!(
+                "Tell your human: open {link} (signing in or up with {}); the answer gives no \
+                 code, so it is in the email if one is needed. It expires {expires}.",
+                a.email
+            ),
+            (None, code) => format!(
+                "The answer carries no link for your human{}. {} Ask your human to follow the \
+                 email sent to {} (signing in or up with that address).",
+                code.as_ref()
+                    .map(|c| format!(" (the code is {c})"))
+                    .unwrap_or_default(),
+                links::what_it_says(&body),
+                a.email
+            ),
+        };
         let summary = format!(
-            "Claim started. {sent}\n\
-             Tell your human: open {} and enter the code {} (signing in or up with {}). The code expires {expires}.\n\
-             Then call opentrain_claim_status every {interval} seconds until it reports the account claimed.",
-            text_or(&body, "/verification_uri", "the link in the email"),
-            text_or(&body, "/user_code", "(see the email)"),
-            a.email,
+            "Claim started. {sent}\n{tell}\n\
+             Then call opentrain_claim_status every {interval} seconds until it reports the account claimed."
         );
         ok(summary, body)
     }
@@ -311,7 +356,7 @@ impl OpenTrain {
                  once, and it could not be saved. Fix that first."
             ));
         }
-        let token = match self.claim_token(a.claim_token.as_ref()) {
+        let token = match self.claim_token(a.claim_token.get()) {
             Ok(t) => t,
             Err(message) => return refuse(message),
         };
@@ -354,7 +399,7 @@ impl OpenTrain {
             }
             Err(e) => return failure(&e, config),
         };
-        let Some(access) = body["access_token"].as_str().and_then(Secret::new) else {
+        let Some(access) = delivered(&body, "access_token") else {
             return refuse("The claim answer carried no access_token, so nothing was saved.");
         };
         config.remember(&access);
@@ -419,25 +464,47 @@ impl OpenTrain {
         let claim_pending = matches!(settings.token_source, TokenSource::File(_))
             && self.config().read().is_ok_and(|f| f.claim_token.is_some());
         self.run(Request::get("/auth/me"), move |b| {
-            let who = text(b, "/actor/fullName")
-                .or_else(|| text(b, "/actor/email"))
-                .or_else(|| text(b, "/actor/userId"))
+            // Documented: {actor, token, account}; a flat answer or a `user` object is read too.
+            let actor = links::object(b, &["/actor"], &["actor", "user"]).unwrap_or(b);
+            let token = links::object(b, &["/token"], &["token"]).unwrap_or(b);
+            let account = links::object(b, &["/account"], &["account"]).unwrap_or(b);
+            let who = text(actor, "/fullName")
+                .or_else(|| text(actor, "/email"))
+                .or_else(|| text(actor, "/userId"))
                 .unwrap_or_else(|| "an unnamed user".into());
-            let mut out = format!(
-                "Authenticated as {who} ({}), user {}.\n\
-                 Account: {} {} (role {}).\n\
-                 Token {} ({}) with scopes: {}.\n\
-                 Token from {}; base URL {} (from {}).",
-                text_or(b, "/actor/userType", "unknown type"),
-                text_or(b, "/actor/userId", "?"),
-                text_or(b, "/account/kind", "account"),
-                text_or(b, "/account/organizationId", ""),
-                text_or(b, "/account/memberRole", "?"),
-                text(b, "/token/label")
+            let user_id = text(actor, "/userId")
+                .or_else(|| links::text(b, &[], &["userId"]))
+                .map(|id| format!(", user {id}"))
+                .unwrap_or_default();
+            let mut account_line = format!("Account: {}", text_or(account, "/kind", "account"));
+            if let Some(org) = text(account, "/organizationId") {
+                account_line.push_str(&format!(" {org}"));
+            }
+            if let Some(role) = text(account, "/memberRole") {
+                account_line.push_str(&format!(" (role {role})"));
+            }
+            let scopes = if summary::strings(token, "/scopes").is_empty() {
+                links::find(b, &[], &["scopes"], Value::is_array)
+                    .map(|v| joined(v, ""))
+                    .unwrap_or_else(|| "none listed".to_owned())
+            } else {
+                joined(token, "/scopes")
+            };
+            let mut token_line = format!(
+                "Token {}",
+                text(token, "/label")
                     .map(|l| format!("\"{l}\""))
                     .unwrap_or_else(|| "(unlabelled)".into()),
-                text_or(b, "/token/id", "?"),
-                joined(b, "/token/scopes"),
+            );
+            if let Some(id) = text(token, "/id").or_else(|| links::text(b, &[], &["tokenId"])) {
+                token_line.push_str(&format!(" ({id})"));
+            }
+            let mut out = format!(
+                "Authenticated as {who} ({}){user_id}.\n\
+                 {account_line}.\n\
+                 {token_line} with scopes: {scopes}.\n\
+                 Token from {}; base URL {} (from {}).",
+                text_or(actor, "/userType", "unknown type"),
                 settings.token_source,
                 settings.base_url.as_str().trim_end_matches('/'),
                 settings.base_url_origin,
@@ -468,7 +535,9 @@ impl OpenTrain {
         self.run(Request::get("/job-drafts/capabilities"), |b| {
             let mut on = Vec::new();
             let mut off = Vec::new();
-            if let Some(caps) = b.get("capabilities").and_then(Value::as_object) {
+            if let Some(caps) =
+                links::object(b, &["/capabilities"], &["capabilities"]).and_then(Value::as_object)
+            {
                 for (name, enabled) in caps {
                     if enabled.as_bool() == Some(true) {
                         on.push(name.as_str());
@@ -484,16 +553,19 @@ impl OpenTrain {
                     v.join(", ")
                 }
             };
+            let draft = links::object(b, &["/draft"], &["draft"]).unwrap_or(b);
             let mut out = format!(
-                "Job drafting is enabled (rollout {}).\nEnabled: {}.\nDisabled: {}.\n\
+                "Job drafting is enabled{}.\nEnabled: {}.\nDisabled: {}.\n\
                  Draft import formats: {}.\nPatchable draft fields: {}.",
-                text_or(b, "/rolloutMode", "?"),
+                links::text(b, &["/rolloutMode"], &["rolloutMode"])
+                    .map(|m| format!(" (rollout {m})"))
+                    .unwrap_or_default(),
                 list(&on),
                 list(&off),
-                joined(b, "/draft/importFormats"),
-                joined(b, "/draft/updateKeys"),
+                joined(draft, "/importFormats"),
+                joined(draft, "/updateKeys"),
             );
-            if let Some(enums) = b.pointer("/draft/enums").and_then(Value::as_object) {
+            if let Some(enums) = draft.pointer("/enums").and_then(Value::as_object) {
                 for (field, values) in enums {
                     let values: Vec<&str> = values
                         .as_array()
@@ -562,8 +634,8 @@ impl OpenTrain {
 
     /// The claim token from the argument, else from the credentials file.
     /// `Err` is the text to refuse with.
-    fn claim_token(&self, arg: Option<&NonEmpty>) -> Result<Secret, String> {
-        if let Some(token) = arg.and_then(|t| Secret::new(t.as_str())) {
+    fn claim_token(&self, arg: Option<&str>) -> Result<Secret, String> {
+        if let Some(token) = arg.and_then(|t| Secret::new(t.trim())) {
             return Ok(token);
         }
         match self.config().read() {

@@ -21,11 +21,12 @@ use rmcp::{tool, tool_router};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::summary::{self, flag, items, text, text_or, usd};
+use super::result::links;
+use super::summary::{self, Approval, flag, items, text, text_or, usd};
 use super::{Args, schema};
 use crate::api::Request;
 use crate::server::OpenTrain;
-use crate::validate::{Id, NonEmpty, PositiveInt, Usd};
+use crate::validate::{Id, NonEmpty, OptionalText, PositiveNumber, Usd};
 
 /// `status` filter of `GET /contracts`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema, Serialize)]
@@ -59,13 +60,15 @@ pub struct CreateMilestoneArgs {
     /// Work to deliver, e.g. "Label the next 5,000 posts".
     description: NonEmpty,
     /// Short name, e.g. "Batch 2".
-    name: Option<NonEmpty>,
+    #[serde(default)]
+    name: OptionalText,
     /// USD, > 0, e.g. 300. Needed on fixed-price contracts.
     amount_usd: Option<Usd>,
-    /// Labels or hours, integer >= 1, e.g. 5000. Needed on hourly/per-label contracts.
-    volume: Option<PositiveInt>,
+    /// Labels or hours, > 0, e.g. 5000 or 7.5. Needed on hourly/per-label contracts.
+    volume: Option<PositiveNumber>,
     /// ISO 8601 date, e.g. "2026-07-15".
-    due_date: Option<NonEmpty>,
+    #[serde(default)]
+    due_date: OptionalText,
 }
 
 /// The body of `POST /contracts/{contractId}/milestones`: the arguments minus the path id, absent
@@ -79,7 +82,7 @@ struct MilestoneBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     amount_usd: Option<Usd>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    volume: Option<PositiveInt>,
+    volume: Option<PositiveNumber>,
     #[serde(skip_serializing_if = "Option::is_none")]
     due_date: Option<&'a str>,
 }
@@ -88,10 +91,10 @@ impl<'a> From<&'a CreateMilestoneArgs> for MilestoneBody<'a> {
     fn from(a: &'a CreateMilestoneArgs) -> Self {
         MilestoneBody {
             description: a.description.as_str(),
-            name: a.name.as_ref().map(NonEmpty::as_str),
+            name: a.name.get(),
             amount_usd: a.amount_usd,
             volume: a.volume,
-            due_date: a.due_date.as_ref().map(NonEmpty::as_str),
+            due_date: a.due_date.get(),
         }
     }
 }
@@ -145,7 +148,7 @@ impl OpenTrain {
     )]
     async fn get_contract(&self, Args(a): Args<ContractIdArgs>) -> CallToolResult {
         let req = Request::get("/contracts/{contractId}").id("contractId", &a.contract_id);
-        self.run(req, contract_summary).await
+        self.run(req, |b| contract_summary(b, &a.contract_id)).await
     }
 
     /// Add an unfunded milestone to an active contract; no money moves. Give amountUsd (fixed price) or volume (hourly/per label), then fund it with opentrain_request_milestone_funding. Requires payments:write, feature public_api_payments_write, a claimed account. Wraps POST /contracts/{contractId}/milestones.
@@ -183,11 +186,11 @@ impl OpenTrain {
     async fn request_milestone_funding(&self, Args(a): Args<MilestoneIdArgs>) -> CallToolResult {
         let req =
             Request::post("/milestones/{milestoneId}/fund").id("milestoneId", &a.milestone_id);
-        self.run(req, |b| {
-            format!(
-                "Funding requested for milestone {}.\n{}",
-                a.milestone_id,
-                summary::approval(b)
+        self.run_status(req, |status, b| {
+            cosign_summary(
+                status,
+                b,
+                &format!("Funding requested for milestone {}.", a.milestone_id),
             )
         })
         .await
@@ -208,12 +211,15 @@ impl OpenTrain {
     async fn request_milestone_approval(&self, Args(a): Args<MilestoneIdArgs>) -> CallToolResult {
         let req =
             Request::post("/milestones/{milestoneId}/approve").id("milestoneId", &a.milestone_id);
-        self.run(req, |b| {
-            format!(
-                "Release of milestone {} to the AI trainer requested; once confirmed, the escrowed \
-                 funds are paid out.\n{}",
-                a.milestone_id,
-                summary::approval(b)
+        self.run_status(req, |status, b| {
+            cosign_summary(
+                status,
+                b,
+                &format!(
+                    "Release of milestone {} to the AI trainer requested; once confirmed, the \
+                     escrowed funds are paid out.",
+                    a.milestone_id
+                ),
             )
         })
         .await
@@ -233,7 +239,8 @@ impl OpenTrain {
     )]
     async fn get_approval(&self, Args(a): Args<ApprovalIdArgs>) -> CallToolResult {
         let req = Request::get("/approvals/{approvalId}").id("approvalId", &a.approval_id);
-        self.run(req, approval_status_summary).await
+        self.run(req, |b| approval_status_summary(b, &a.approval_id))
+            .await
     }
 
     /// End a contract. With nothing funded it ends at once, for good; with funded escrow it returns a pending approval and nothing changes until a human confirms at approvalUrl (~72 h). Requires payments:write, feature public_api_payments_write, a claimed account. Wraps POST /contracts/{contractId}/end.
@@ -250,55 +257,63 @@ impl OpenTrain {
     )]
     async fn end_contract(&self, Args(a): Args<ContractIdArgs>) -> CallToolResult {
         let req = Request::post("/contracts/{contractId}/end").id("contractId", &a.contract_id);
-        self.run(req, |b| {
-            if b.get("approval").is_some_and(Value::is_object) {
-                format!(
-                    "Contract {} has funded escrow, so ending it needs a human: it is still \
-                     active.\n{}",
-                    text(b, "/approval/contractId").unwrap_or_else(|| a.contract_id.to_string()),
-                    summary::approval(b)
-                )
-            } else {
-                format!(
-                    "Contract {} is now {}; this cannot be undone.",
-                    text(b, "/contractId").unwrap_or_else(|| a.contract_id.to_string()),
-                    text_or(b, "/status", "ended"),
-                )
-            }
-        })
-        .await
+        self.run_status(req, |status, b| end_summary(status, b, &a.contract_id))
+            .await
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Summaries
 
+/// An item's id, or a plain statement that the answer gave none.
+fn id_of(item: &Value, keys: &[&str]) -> String {
+    summary::item_id(item, keys).unwrap_or_else(|| "(no id in the answer)".to_owned())
+}
+
 /// `GET /contracts`: one line per contract.
 fn contracts_summary(b: &Value) -> String {
-    let mut out = summary::list(b, "/contracts", ("contract", "contracts"), |c| {
-        let mut line = format!(
-            "{} — {}, {} — \"{}\" (job {}) — {}",
-            text_or(c, "/id", "?"),
-            text_or(c, "/status", "?"),
-            text_or(c, "/freelancer/displayName", "unnamed trainer"),
-            text_or(c, "/title", "untitled"),
-            text_or(c, "/jobId", "?"),
-            milestone_tally(c),
-        );
-        if let Some(conversation) = text(c, "/jobDmConversationId") {
+    let line = |c: &Value| {
+        let mut head = vec![id_of(c, &["contractId"])];
+        let mut who = Vec::new();
+        if let Some(status) = text(c, "/status") {
+            who.push(status);
+        }
+        if let Some(name) = text(c, "/freelancer/displayName") {
+            who.push(name);
+        }
+        if !who.is_empty() {
+            head.push(who.join(", "));
+        }
+        let mut title = text(c, "/title")
+            .map(|t| format!("\"{t}\""))
+            .unwrap_or_else(|| "untitled".to_owned());
+        if let Some(job) = text(c, "/jobId") {
+            title.push_str(&format!(" (job {job})"));
+        }
+        head.push(title);
+        head.push(milestone_tally(c));
+        let mut line = head.join(" — ");
+        if let Some(conversation) = conversation_id(c) {
             line.push_str(&format!(" — conversationId {conversation}"));
         }
         line
-    });
-    let all = items(b, "/contracts");
-    if !all.is_empty()
-        && all
-            .iter()
-            .all(|c| text(c, "/jobDmConversationId").is_none())
-    {
+    };
+    let mut out = summary::list(b, "/contracts", ("contract", "contracts"), line);
+    let all = links::list(b, "/contracts", &["contracts"]).unwrap_or_default();
+    if !all.is_empty() && all.iter().all(|c| conversation_id(c).is_none()) {
         out.push_str("\nTo message a trainer, get the conversationId from opentrain_get_contract.");
     }
     out
+}
+
+/// The post-hire conversation of a contract (`jobDmConversationId`, or another conversation
+/// key).
+fn conversation_id(c: &Value) -> Option<String> {
+    links::text(
+        c,
+        &["/jobDmConversationId"],
+        &["jobDmConversationId", "conversationId"],
+    )
 }
 
 /// "2 milestones: 1 ACTIVE_FUNDED, 1 NOT_FUNDED (1 approval pending)".
@@ -310,7 +325,7 @@ fn milestone_tally(contract: &Value) -> String {
     let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
     for m in all {
         *by_status
-            .entry(text_or(m, "/status", "UNKNOWN"))
+            .entry(text_or(m, "/status", "status not stated"))
             .or_default() += 1;
     }
     let states: Vec<String> = by_status.iter().map(|(s, n)| format!("{n} {s}")).collect();
@@ -328,13 +343,17 @@ fn milestone_tally(contract: &Value) -> String {
 
 /// One milestone on one line: number, id, name, status, amount, due date, flags.
 fn milestone_line(m: &Value) -> String {
-    let mut line = format!(
-        "#{} {} \"{}\": {}",
-        text_or(m, "/milestoneNumber", "?"),
-        text_or(m, "/id", "?"),
-        text_or(m, "/name", "unnamed"),
-        text_or(m, "/status", "?"),
-    );
+    let mut line = String::new();
+    if let Some(n) = text(m, "/milestoneNumber") {
+        line.push_str(&format!("#{n} "));
+    }
+    line.push_str(&id_of(m, &["milestoneId"]));
+    if let Some(name) = text(m, "/name") {
+        line.push_str(&format!(" \"{name}\""));
+    }
+    if let Some(status) = text(m, "/status") {
+        line.push_str(&format!(": {status}"));
+    }
     if m.pointer("/amountUsd").is_some_and(Value::is_number) {
         line.push_str(&format!(", {}", usd(m, "/amountUsd")));
     }
@@ -353,24 +372,72 @@ fn milestone_line(m: &Value) -> String {
     line
 }
 
+/// The contract object of an answer: under `contract` (documented), under another key, or the
+/// answer itself when it is flat.
+fn contract_of(b: &Value) -> &Value {
+    links::object(b, &["/contract"], &["contract"]).unwrap_or(b)
+}
+
 /// `GET /contracts/{id}`: status, trainer, messaging, budget, milestones, next steps.
-fn contract_summary(b: &Value) -> String {
-    let Some(c) = b.get("contract") else {
-        return "The contract was read (see the structured result).".to_owned();
+fn contract_summary(b: &Value, asked: &Id) -> String {
+    let c = contract_of(b);
+    let id = text(c, "/id").unwrap_or_else(|| asked.to_string());
+    let mut head = format!("Contract {id}");
+    if let Some(title) = text(c, "/title") {
+        head.push_str(&format!(" \"{title}\""));
+    }
+    let mut facts = Vec::new();
+    if let Some(status) = text(c, "/status") {
+        facts.push(status);
+    }
+    match (
+        text(c, "/paymentType"),
+        c.get("rateUsd").and_then(Value::as_f64),
+    ) {
+        (Some(kind), Some(_)) => facts.push(format!("{kind} at {}", usd(c, "/rateUsd"))),
+        (Some(kind), None) => facts.push(kind),
+        (None, Some(_)) => facts.push(format!("rate {}", usd(c, "/rateUsd"))),
+        (None, None) => {}
+    }
+    let mut who = Vec::new();
+    if let Some(country) = text(c, "/freelancer/country") {
+        who.push(country);
+    }
+    if let Some(user) = text(c, "/freelancer/userId") {
+        who.push(format!("user {user}"));
+    }
+    if let Some(name) = text(c, "/freelancer/displayName") {
+        let extra = if who.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", who.join(", "))
+        };
+        facts.push(format!("with {name}{extra}"));
+    } else if !who.is_empty() {
+        facts.push(format!("with an AI trainer ({})", who.join(", ")));
+    }
+    if let Some(job) = text(c, "/jobId") {
+        facts.push(format!("on job {job}"));
+    }
+    let mut out = if facts.is_empty() {
+        format!("{head}.")
+    } else {
+        // "Contract X "T": active, FIXED_PRICE at $300, with …"
+        let (first, rest) = facts.split_at(1);
+        let mut line = format!("{head}: {}", first[0]);
+        for part in rest {
+            let sep = if part.starts_with("on job ") {
+                " "
+            } else {
+                ", "
+            };
+            line.push_str(sep);
+            line.push_str(part);
+        }
+        line.push('.');
+        line
     };
-    let mut out = format!(
-        "Contract {} \"{}\": {}, {} at {}, with {} ({}, user {}) on job {}.",
-        text_or(c, "/id", "?"),
-        text_or(c, "/title", "untitled"),
-        text_or(c, "/status", "?"),
-        text_or(c, "/paymentType", "?"),
-        usd(c, "/rateUsd"),
-        text_or(c, "/freelancer/displayName", "an unnamed trainer"),
-        text_or(c, "/freelancer/country", "country unknown"),
-        text_or(c, "/freelancer/userId", "?"),
-        text_or(c, "/jobId", "?"),
-    );
-    match text(c, "/jobDmConversationId") {
+    match conversation_id(c) {
         Some(id) => out.push_str(&format!(
             "\nMessages: conversationId {id} (opentrain_send_message / opentrain_read_messages)."
         )),
@@ -403,9 +470,10 @@ fn budget_line(c: &Value) -> String {
     let Some(budget) = c.get("budget").filter(|v| v.is_object()) else {
         return "Budget: not available.".to_owned();
     };
-    let state = text_or(budget, "/state", "?");
+    let state = text(budget, "/state");
     let mut line = format!(
-        "Budget: {state} — funded {}",
+        "Budget: {} — funded {}",
+        state.as_deref().unwrap_or("state not stated"),
         usd(budget, "/fundedAmountUsd")
     );
     if let Some(fraction) = budget.pointer("/consumedFraction").and_then(Value::as_f64) {
@@ -417,11 +485,11 @@ fn budget_line(c: &Value) -> String {
         line.push_str(&format!(", {remaining} units remaining"));
     }
     line.push('.');
-    match state.as_str() {
-        "LOW" => line.push_str(
+    match state.as_deref() {
+        Some("LOW") => line.push_str(
             " Funds are running low: create and fund the next milestone to keep work going.",
         ),
-        "DEPLETED" => line.push_str(
+        Some("DEPLETED") => line.push_str(
             " Funds are used up: create and fund a new milestone before more work is done.",
         ),
         _ => {}
@@ -431,9 +499,12 @@ fn budget_line(c: &Value) -> String {
 
 /// `POST /contracts/{id}/milestones` (201).
 fn created_milestone_summary(b: &Value, contract: &Id) -> String {
-    let m = b.get("milestone").unwrap_or(&Value::Null);
-    let id = text_or(m, "/id", "?");
-    let mut details = vec![format!("#{}", text_or(m, "/milestoneNumber", "?"))];
+    let m = links::object(b, &["/milestone"], &["milestone"]).unwrap_or(b);
+    let id = text(m, "/id").or_else(|| links::text(b, &[], &["milestoneId"]));
+    let mut details = Vec::new();
+    if let Some(n) = text(m, "/milestoneNumber") {
+        details.push(format!("#{n}"));
+    }
     if let Some(name) = text(m, "/name") {
         details.push(format!("\"{name}\""));
     }
@@ -446,27 +517,81 @@ fn created_milestone_summary(b: &Value, contract: &Id) -> String {
     if let Some(due) = text(m, "/dueDate") {
         details.push(format!("due {due}"));
     }
+    let details = if details.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", details.join(", "))
+    };
+    let state = text_or(m, "/status", "NOT_FUNDED");
+    match id {
+        Some(id) => format!(
+            "Created milestone {id}{details} on contract {contract}. It is {state}: no money has \
+             moved.\n\
+             Next: call opentrain_request_milestone_funding with milestoneId \"{id}\" to ask your \
+             human to fund it."
+        ),
+        None => format!(
+            "Created a milestone{details} on contract {contract}; no money has moved. The answer \
+             carries no milestone id. {}\n\
+             Next: find the new milestone's id with opentrain_get_contract (contractId \
+             \"{contract}\"), then call opentrain_request_milestone_funding with it.",
+            links::what_it_says(b)
+        ),
+    }
+}
+
+/// A co-signed request (fund, release): the approval a human must confirm, decided by the 202
+/// status (or a pending approval in the answer); anything else is reported as the answer gives it.
+fn cosign_summary(status: u16, b: &Value, head: &str) -> String {
+    let approval = Approval::find(b);
+    if approval.pending(status) {
+        format!("{head}\n{}", approval.summary(b))
+    } else {
+        format!(
+            "{head}\nThe API answered {status}, not 202, and shows no pending approval. {}",
+            links::what_it_says(b)
+        )
+    }
+}
+
+/// `POST /contracts/{id}/end`: 202 (or a pending approval) means a human must confirm; otherwise
+/// the contract ended.
+fn end_summary(status: u16, b: &Value, asked: &Id) -> String {
+    let approval = Approval::find(b);
+    if approval.pending(status) {
+        let contract = text(approval.object, "/contractId").unwrap_or_else(|| asked.to_string());
+        return format!(
+            "Contract {contract} has funded escrow, so ending it needs a human: it is still \
+             active.\n{}",
+            approval.summary(b)
+        );
+    }
+    let contract =
+        links::text(b, &["/contractId"], &["contractId"]).unwrap_or_else(|| asked.to_string());
     format!(
-        "Created milestone {id} ({}) on contract {contract}. It is {}: no money has moved.\n\
-         Next: call opentrain_request_milestone_funding with milestoneId \"{id}\" to ask your \
-         human to fund it.",
-        details.join(", "),
-        text_or(m, "/status", "NOT_FUNDED"),
+        "Contract {contract} is now {}; this cannot be undone.",
+        text(b, "/status")
+            .filter(|s| s != "pending")
+            .unwrap_or_else(|| "ended".to_owned()),
     )
 }
 
 /// `GET /approvals/{id}`: where the approval stands and what to do about it.
-fn approval_status_summary(b: &Value) -> String {
-    let id = text_or(b, "/approval/id", "?");
-    let kind = text_or(b, "/approval/type", "approval");
-    let status = text_or(b, "/approval/status", "?");
+fn approval_status_summary(b: &Value, asked: &Id) -> String {
+    let approval = Approval::find(b);
+    let a = approval.object;
+    let id = approval.id.clone().unwrap_or_else(|| asked.to_string());
+    let kind = approval
+        .kind
+        .clone()
+        .unwrap_or_else(|| "approval".to_owned());
     let mut target = Vec::new();
-    for (label, pointer) in [
-        ("proposal", "/approval/proposalId"),
-        ("milestone", "/approval/milestoneId"),
-        ("contract", "/approval/contractId"),
+    for (label, key) in [
+        ("proposal", "proposalId"),
+        ("milestone", "milestoneId"),
+        ("contract", "contractId"),
     ] {
-        if let Some(value) = text(b, pointer) {
+        if let Some(value) = text(a, &format!("/{key}")) {
             target.push(format!("{label} {value}"));
         }
     }
@@ -482,21 +607,34 @@ fn approval_status_summary(b: &Value) -> String {
         "contract_end" => "opentrain_end_contract",
         _ => "the same request",
     };
-    match status.as_str() {
-        "pending" => format!(
-            "{head} is still pending: your human has not acted yet. They must confirm at {} \
-             before {}; nothing happens until then. Check again later, or watch \
-             opentrain_poll_updates for an approval.confirmed event.",
-            text_or(
-                b,
-                "/approval/approvalUrl",
-                "the approval page in the OpenTrain app"
-            ),
-            text_or(b, "/approval/expiresAt", "it expires"),
-        ),
-        "confirmed" => {
-            let mut out = format!("{head} was confirmed{} and has executed.", resolved_at(b));
-            if let Some(result) = b.pointer("/approval/result").and_then(Value::as_object)
+    let resolved_at = text(a, "/resolvedAt")
+        .map(|at| format!(" at {at}"))
+        .unwrap_or_default();
+    match approval.state.as_deref() {
+        Some("pending") => {
+            let deadline = approval
+                .expires
+                .as_ref()
+                .map(|at| format!(" before {at}"))
+                .unwrap_or_default();
+            match &approval.url {
+                Some(url) => format!(
+                    "{head} is still pending: your human has not acted yet. They must confirm at \
+                     {url}{deadline}; nothing happens until then. Check again later, or watch \
+                     opentrain_poll_updates for an approval.confirmed event."
+                ),
+                None => format!(
+                    "{head} is still pending: your human has not acted yet; nothing happens until \
+                     they confirm it in the OpenTrain app{deadline}. The answer carries no \
+                     approvalUrl. {} Check again later, or watch opentrain_poll_updates for an \
+                     approval.confirmed event.",
+                    links::what_it_says(b)
+                ),
+            }
+        }
+        Some("confirmed") => {
+            let mut out = format!("{head} was confirmed{resolved_at} and has executed.");
+            if let Some(result) = a.get("result").and_then(Value::as_object)
                 && !result.is_empty()
             {
                 let parts: Vec<String> = result
@@ -511,8 +649,7 @@ fn approval_status_summary(b: &Value) -> String {
             out.push(' ');
             out.push_str(match kind.as_str() {
                 "proposal_hire" => {
-                    "The trainer is hired; see the contract with \
-                                    opentrain_get_contract."
+                    "The trainer is hired; see the contract with opentrain_get_contract."
                 }
                 "milestone_fund" => {
                     "The milestone is funded in escrow; the trainer can work on it."
@@ -523,23 +660,23 @@ fn approval_status_summary(b: &Value) -> String {
             });
             out
         }
-        "declined" => format!(
-            "{head} was declined by your human{}: nothing was executed and no money moved. \
-             Ask them why before trying again; {retry} creates a new approval.",
-            resolved_at(b)
+        Some("declined") => format!(
+            "{head} was declined by your human{resolved_at}: nothing was executed and no money \
+             moved. Ask them why before trying again; {retry} creates a new approval."
         ),
-        "expired" => format!(
-            "{head} expired without a decision (deadline {}): nothing was executed and no money \
-             moved. If it is still wanted, call {retry} again and share the new approvalUrl \
-             with your human.",
-            text_or(b, "/approval/expiresAt", "passed"),
+        Some("expired") => format!(
+            "{head} expired without a decision{}: nothing was executed and no money moved. If it \
+             is still wanted, call {retry} again and share the new approvalUrl with your human.",
+            approval
+                .expires
+                .as_ref()
+                .map(|at| format!(" (deadline {at})"))
+                .unwrap_or_default(),
         ),
-        other => format!("{head} has status {other}."),
+        Some(other) => format!("{head} has status {other}. {}", links::what_it_says(b)),
+        None => format!(
+            "{head}: the answer does not say its status. {}",
+            links::what_it_says(b)
+        ),
     }
-}
-
-fn resolved_at(b: &Value) -> String {
-    text(b, "/approval/resolvedAt")
-        .map(|at| format!(" at {at}"))
-        .unwrap_or_default()
 }

@@ -16,6 +16,7 @@ use rmcp::{tool, tool_router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::result::links;
 use super::summary::{self, cents, text, text_or};
 use super::{Args, schema};
 use crate::api::Request;
@@ -57,11 +58,13 @@ fn signed_cents(v: &Value, pointer: &str) -> String {
 /// One ledger entry on one line: type, signed amount, date, the ids it links to, its note.
 fn ledger_line(entry: &Value) -> String {
     let mut line = format!(
-        "{} {} on {}",
-        text_or(entry, "/type", "?"),
+        "{} {}",
+        text_or(entry, "/type", "entry"),
         signed_cents(entry, "/amountCents"),
-        text_or(entry, "/createdAt", "?"),
     );
+    if let Some(at) = text(entry, "/createdAt") {
+        line.push_str(&format!(" on {at}"));
+    }
     let links: Vec<String> = [
         ("/topUpId", "top-up"),
         ("/jobofferId", "proposal"),
@@ -81,19 +84,40 @@ fn ledger_line(entry: &Value) -> String {
     line
 }
 
+/// The checkout link of a top-up answer: top-level `checkoutUrl` (documented), under `topUp`, or
+/// wherever else the answer puts it.
+fn checkout_url(b: &Value) -> Option<String> {
+    links::url(
+        b,
+        &["/checkoutUrl", "/topUp/checkoutUrl"],
+        &["checkoutUrl", "checkoutLink", "paymentUrl"],
+    )
+}
+
+/// The top-up record of an answer: under `topUp` (documented), under another key, or flat.
+fn top_up_of(b: &Value) -> &Value {
+    links::object(b, &["/topUp"], &["topUp"]).unwrap_or(b)
+}
+
 /// What a top-up's status means for the agent and its human.
-fn top_up_status(top_up: &Value) -> String {
-    let status = text_or(top_up, "/status", "unknown");
+fn top_up_status(b: &Value) -> String {
+    let top_up = top_up_of(b);
+    let status = text_or(top_up, "/status", "a status the answer does not give");
+    let lapses = text(top_up, "/expiresAt")
+        .or_else(|| links::text(b, &[], &["expiresAt"]))
+        .unwrap_or_else(|| "its expiry, about 24 h after creation".to_owned());
     let meaning = match status.as_str() {
-        "PENDING" => format!(
-            "awaiting your human's payment at the checkout link (it lapses at {}). No money has \
-             moved yet; check again after they pay.",
-            text_or(
-                top_up,
-                "/expiresAt",
-                "its expiry, about 24 h after creation"
-            )
-        ),
+        "PENDING" => match checkout_url(b) {
+            Some(url) => format!(
+                "awaiting your human's payment at {url} (it lapses at {lapses}). No money has \
+                 moved yet; give them the link again if needed, and check again after they pay."
+            ),
+            None => format!(
+                "awaiting your human's payment at the checkout link opentrain_create_credit_top_up \
+                 returned (it lapses at {lapses}; this answer does not repeat the link). No money \
+                 has moved yet; check again after they pay."
+            ),
+        },
         "COMPLETED" => format!(
             "paid at {}; the credits were added to the balance (opentrain_get_credits shows it).",
             text_or(top_up, "/completedAt", "an unrecorded time")
@@ -104,7 +128,10 @@ fn top_up_status(top_up: &Value) -> String {
         "CANCELED" => "canceled; nothing was charged. Create a new top-up with \
                        opentrain_create_credit_top_up if credits are still needed."
             .to_owned(),
-        _ => "a status this server does not know; see the structured result.".to_owned(),
+        _ => format!(
+            "a status this server does not know. {}",
+            links::what_it_says(b)
+        ),
     };
     format!("{status}: {meaning}")
 }
@@ -124,24 +151,25 @@ impl OpenTrain {
     )]
     async fn get_credits(&self) -> CallToolResult {
         self.run(Request::get("/credits"), |b| {
-            let recent = if summary::items(b, "/credits/recentEntries").is_empty() {
-                "No ledger entries yet.".to_owned()
-            } else {
-                format!(
+            let c = links::object(b, &["/credits"], &["credits", "balance"]).unwrap_or(b);
+            let entries = links::list_named(c, "/recentEntries", &["recentEntries", "entries"]);
+            let recent = match entries {
+                Some(all) if !all.is_empty() => format!(
                     "Latest {}",
-                    summary::list(
-                        b,
-                        "/credits/recentEntries",
+                    summary::list_of(
+                        all,
+                        &Value::Null,
                         ("ledger entry", "ledger entries"),
-                        ledger_line,
+                        ledger_line
                     )
-                )
+                ),
+                _ => "No ledger entries yet.".to_owned(),
             };
             format!(
                 "Credits: {} available, {} reserved in escrow ({}).\n{recent}",
-                cents(b, "/credits/availableCents"),
-                cents(b, "/credits/reservedCents"),
-                text_or(b, "/credits/currency", "usd").to_uppercase(),
+                cents(c, "/availableCents"),
+                cents(c, "/reservedCents"),
+                text_or(c, "/currency", "usd").to_uppercase(),
             )
         })
         .await
@@ -188,26 +216,49 @@ impl OpenTrain {
     )]
     async fn create_credit_top_up(&self, Args(a): Args<CreateCreditTopUpArgs>) -> CallToolResult {
         let req = Request::post("/credits/top-ups").json(&json!({"amountUsd": a.amount_usd}));
-        self.run(req, |b| {
-            let id = text(b, "/topUpId")
-                .or_else(|| text(b, "/topUp/id"))
-                .unwrap_or_else(|| "?".into());
-            format!(
-                "Top-up {id} of {} created ({}). No money has moved yet: your human must open \
-                 {} and pay before {}. Share that link with them now.\n\
-                 Then call opentrain_get_credit_top_up with topUpId \"{id}\" until it reports \
-                 COMPLETED; the credits are added automatically once paid.",
-                cents(b, "/topUp/amountCents"),
-                text_or(b, "/topUp/status", "PENDING"),
-                text_or(
-                    b,
-                    "/checkoutUrl",
-                    "the checkout link (missing from the answer)"
+        let asked = a.amount_usd.get();
+        self.run(req, move |b| {
+            let top_up = top_up_of(b);
+            let id = links::text(b, &["/topUpId", "/topUp/id"], &["topUpId"])
+                .or_else(|| text(top_up, "/id"));
+            let amount = if top_up.pointer("/amountCents").is_some_and(Value::is_i64) {
+                cents(top_up, "/amountCents")
+            } else {
+                summary::dollars(asked)
+            };
+            let deadline = links::text(b, &["/expiresAt", "/topUp/expiresAt"], &["expiresAt"])
+                .map(|at| format!("before {at}"))
+                .unwrap_or_else(|| "within about 24 h".to_owned());
+            let pay = match checkout_url(b) {
+                Some(url) => format!(
+                    "No money has moved yet: your human must open {url} and pay {deadline}. \
+                     Share that link with them now."
                 ),
-                text(b, "/expiresAt")
-                    .or_else(|| text(b, "/topUp/expiresAt"))
-                    .unwrap_or_else(|| "it expires (about 24 h)".into()),
-            )
+                None => format!(
+                    "No money has moved yet, but the answer carries no checkout link. {}",
+                    links::what_it_says(b)
+                ),
+            };
+            let head = match &id {
+                Some(id) => format!(
+                    "Top-up {id} of {amount} created ({}).",
+                    text_or(top_up, "/status", "PENDING")
+                ),
+                None => format!(
+                    "A top-up of {amount} was created ({}); the answer gives no top-up id.",
+                    text_or(top_up, "/status", "PENDING")
+                ),
+            };
+            let next = match &id {
+                Some(id) => format!(
+                    "Then call opentrain_get_credit_top_up with topUpId \"{id}\" until it \
+                     reports COMPLETED; the credits are added automatically once paid."
+                ),
+                None => "Once they have paid, opentrain_get_credits shows the new balance (a \
+                         TOP_UP ledger entry)."
+                    .to_owned(),
+            };
+            format!("{head} {pay}\n{next}")
         })
         .await
     }
@@ -227,12 +278,12 @@ impl OpenTrain {
     async fn get_credit_top_up(&self, Args(a): Args<GetCreditTopUpArgs>) -> CallToolResult {
         let req = Request::get("/credits/top-ups/{topUpId}").id("topUpId", &a.top_up_id);
         self.run(req, |b| {
-            let top_up = b.get("topUp").unwrap_or(&Value::Null);
+            let top_up = top_up_of(b);
             format!(
                 "Top-up {} of {} is {}",
-                text_or(top_up, "/id", "?"),
+                text(top_up, "/id").unwrap_or_else(|| a.top_up_id.to_string()),
                 cents(top_up, "/amountCents"),
-                top_up_status(top_up),
+                top_up_status(b),
             )
         })
         .await

@@ -14,18 +14,19 @@
 //! patch keys that answer them. The docs show that list in two shapes (rich entries at the top
 //! level, bare field names in `validation.missingFields`); both are read and merged.
 
-use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::model::CallToolResult;
 use rmcp::schemars::{self, JsonSchema};
 use rmcp::{tool, tool_router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::result::{append_text, links, note_ignored};
 use super::summary::{self, LIST_LIMIT, flag, items, strings, text, text_or, usd};
-use super::{Args, failure, invalid, ok, schema};
-use crate::api::{ApiError, Request};
+use super::{Args, failure_with, invalid, ok, schema};
+use crate::api::{ApiError, ErrorBody, Request};
 use crate::server::OpenTrain;
 use crate::text::truncate_chars;
-use crate::validate::{Id, JobDescription, Limit, NonEmpty, Patch};
+use crate::validate::{Id, JobDescription, Limit, OptionalText, Patch};
 
 /// The API's limit on `rawJobDescription`, in characters.
 const MAX_DESCRIPTION_CHARS: usize = 60_000;
@@ -39,14 +40,17 @@ pub struct CreateJobDraftArgs {
     /// Plain-text job description or brief (the usual input), up to 60,000 characters.
     job_description: Option<JobDescription>,
     /// Title to put first (with jobDescription only).
-    title: Option<NonEmpty>,
+    #[serde(default)]
+    title: OptionalText,
     /// Your own reference id, e.g. "acme-batch-7".
-    external_id: Option<NonEmpty>,
+    #[serde(default)]
+    external_id: OptionalText,
     /// Same key on a retry returns the same draft, e.g. "acme-batch-7-v1".
-    idempotency_key: Option<NonEmpty>,
+    #[serde(default)]
+    idempotency_key: OptionalText,
     /// OpenTrain canonical job: title, description, paymentType, rateAmount, languages, …
     canonical_job: Option<Map<String, Value>>,
-    /// schema.org JobPosting JSON-LD, or a body naming its format (e.g. indeed_xml).
+    /// schema.org JobPosting JSON-LD (also an @graph), a {"source": {...}} import, or a body naming its format (e.g. indeed_xml).
     import_payload: Option<Map<String, Value>>,
 }
 
@@ -136,14 +140,36 @@ pub struct SearchJobsArgs {
 // ---------------------------------------------------------------------------------------------
 // The create body
 
-/// The body of `POST /job-drafts` for these arguments, or why they are refused.
+/// The import formats the API documents (`draft.importFormats`, job-drafts.md), which are also
+/// the values of a `source.type`.
+const IMPORT_FORMATS: [&str; 5] = [
+    "text",
+    "opentrain_canonical",
+    "schema_org_job_posting",
+    "indeed_xml",
+    "hr_xml",
+];
+
+/// Arguments given but not sent: `(name, why)`.
+pub type Ignored = Vec<(&'static str, String)>;
+
+/// The body of `POST /job-drafts` for these arguments, and the arguments given but not sent
+/// (`(name, why)`); or why they are refused.
 ///
 /// Exactly one input: `jobDescription` (sent as `rawJobDescription`, after the title and a blank
 /// line when one is given), `canonicalJob` (`{"format":"opentrain_canonical","job":…}`) or
-/// `importPayload` (schema.org `JobPosting` JSON-LD as
-/// `{"format":"schema_org_job_posting","jsonLd":…}`, or a body that already names its `format`,
-/// as is). `externalId` and `idempotencyKey` go at the top level of every shape.
-pub fn draft_body(a: CreateJobDraftArgs) -> Result<Value, String> {
+/// `importPayload`, which may be:
+/// - a ready body: it names its `format`, carries a `source` object (the posting guide's shape)
+///   or a `rawJobDescription` — sent as is;
+/// - schema.org JSON-LD: a `JobPosting` `@type`, an `@graph`, or a schema.org `@context` — sent as
+///   `{"format":"schema_org_job_posting","jsonLd":…}`;
+/// - a bare `source` object (`{"type": "text", "text": …}`, `type` one of the import formats) —
+///   sent as `{"source": …}`.
+///
+/// `externalId` and `idempotencyKey` go at the top level of every shape (the docs' "top-level
+/// equivalent" of `source.externalId` / `source.idempotencyKey`). A `title` with anything but
+/// `jobDescription` is not sent, and named.
+pub fn draft_body(a: CreateJobDraftArgs) -> Result<(Value, Ignored), String> {
     let given: Vec<&str> = [
         ("jobDescription", a.job_description.is_some()),
         ("canonicalJob", a.canonical_job.is_some()),
@@ -163,16 +189,20 @@ pub fn draft_body(a: CreateJobDraftArgs) -> Result<Value, String> {
             }
         ));
     }
-    if a.title.is_some() && a.job_description.is_none() {
-        return Err(format!(
-            "title applies only to jobDescription; put the title inside {} instead",
-            given[0]
+    let mut ignored = Vec::new();
+    if a.title.get().is_some() && a.job_description.is_none() {
+        ignored.push((
+            "title",
+            format!(
+                "it is prepended to jobDescription only; put the title inside {} instead",
+                given[0]
+            ),
         ));
     }
 
     let mut body = Map::new();
     if let Some(description) = a.job_description {
-        let raw = match &a.title {
+        let raw = match a.title.get() {
             Some(title) => format!("{title}\n\n{description}"),
             None => description.as_str().to_owned(),
         };
@@ -185,56 +215,67 @@ pub fn draft_body(a: CreateJobDraftArgs) -> Result<Value, String> {
         }
         body.insert("rawJobDescription".into(), Value::String(raw));
     } else if let Some(job) = a.canonical_job {
-        if job.is_empty() {
-            return Err("canonicalJob: must not be an empty object".into());
-        }
         body.insert("format".into(), json!("opentrain_canonical"));
         body.insert("job".into(), Value::Object(job));
     } else if let Some(payload) = a.import_payload {
-        if payload.contains_key("format") {
+        if ["format", "source", "rawJobDescription"]
+            .iter()
+            .any(|k| payload.contains_key(*k))
+        {
             body = payload;
-        } else if is_job_posting(&payload) {
+        } else if is_json_ld(&payload) {
             body.insert("format".into(), json!("schema_org_job_posting"));
             body.insert("jsonLd".into(), Value::Object(payload));
+        } else if payload
+            .get("type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| IMPORT_FORMATS.contains(&t))
+        {
+            body.insert("source".into(), Value::Object(payload));
         } else {
             return Err(
-                "importPayload must be schema.org JSON-LD with \"@type\": \"JobPosting\", or a \
-                 ready request body that names its \"format\" (e.g. {\"format\": \"indeed_xml\", \
-                 \"xml\": \"<job>…</job>\"}); for plain text use jobDescription, for an OpenTrain \
-                 canonical job use canonicalJob"
+                "importPayload must be schema.org JSON-LD (\"@type\": \"JobPosting\", or an \
+                 \"@graph\"), a source object ({\"type\": \"text\", \"text\": \"…\"} or \
+                 {\"source\": {…}}), or a ready request body that names its \"format\" (e.g. \
+                 {\"format\": \"indeed_xml\", \"xml\": \"<job>…</job>\"}); for plain text use \
+                 jobDescription, for an OpenTrain canonical job use canonicalJob"
                     .into(),
             );
         }
     }
     for (key, value) in [
-        ("externalId", &a.external_id),
-        ("idempotencyKey", &a.idempotency_key),
+        ("externalId", a.external_id.get()),
+        ("idempotencyKey", a.idempotency_key.get()),
     ] {
         let Some(value) = value else { continue };
         match body.get(key) {
-            Some(inside) if inside.as_str() != Some(value.as_str()) => {
+            Some(inside) if inside.as_str() != Some(value) => {
                 return Err(format!(
-                    "{} is given both as a parameter ({:?}) and inside importPayload ({inside}); \
-                     give it once",
-                    key,
-                    value.as_str()
+                    "{key} is given both as a parameter ({value:?}) and inside importPayload \
+                     ({inside}), and the body has one {key}; give it once"
                 ));
             }
             _ => {
-                body.insert(key.into(), Value::String(value.as_str().to_owned()));
+                body.insert(key.into(), Value::String(value.to_owned()));
             }
         }
     }
-    Ok(Value::Object(body))
+    Ok((Value::Object(body), ignored))
 }
 
-/// Whether a JSON-LD object's `@type` is `JobPosting` (alone or in a list).
-fn is_job_posting(payload: &Map<String, Value>) -> bool {
-    match payload.get("@type") {
+/// Whether an object is schema.org JSON-LD: a `JobPosting` `@type` (alone or in a list), an
+/// `@graph` of nodes, or a schema.org `@context`.
+fn is_json_ld(payload: &Map<String, Value>) -> bool {
+    let job_posting = match payload.get("@type") {
         Some(Value::String(t)) => t == "JobPosting",
         Some(Value::Array(types)) => types.iter().any(|t| t == "JobPosting"),
         _ => false,
-    }
+    };
+    let schema_org = payload
+        .get("@context")
+        .map(|c| c.to_string().contains("schema.org"))
+        .unwrap_or(false);
+    job_posting || payload.get("@graph").is_some_and(Value::is_array) || schema_org
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -393,7 +434,14 @@ fn parsed_fields(body: &Value) -> Option<String> {
 
 /// The list of missing fields and issues, and the next step, for a validation state found in
 /// `body` (a draft answer, or the `details` of a refused publish).
-fn validation_text(body: &Value, job_id: &str) -> String {
+/// `job_id` is `None` when the answer did not give the draft's id.
+fn validation_text(body: &Value, job_id: Option<&str>) -> String {
+    let with_id = match job_id {
+        Some(id) => format!("with jobId \"{id}\""),
+        None => {
+            "with the draft's jobId (opentrain_list_jobs with status DRAFT shows it)".to_owned()
+        }
+    };
     let missing = missing_fields(body);
     let issues = items(body, "/validation/issues");
     let ready = flag(body, "/validation/publishReady");
@@ -430,37 +478,65 @@ fn validation_text(body: &Value, job_id: &str) -> String {
     }
     out.push(if ready {
         format!(
-            "Next: once your human has reviewed it, call opentrain_publish_job with jobId \
-             \"{job_id}\" to take it live."
+            "Next: once your human has reviewed it, call opentrain_publish_job {with_id} to take \
+             it live."
         )
     } else {
         format!(
-            "Next: call opentrain_update_job_draft_fields with jobId \"{job_id}\" and a patch of \
-             the answers under their patch keys; repeat until publishReady is true, then \
+            "Next: call opentrain_update_job_draft_fields {with_id} and a patch of the answers \
+             under their patch keys; repeat until publishReady is true, then \
              opentrain_publish_job."
         )
     });
     out.join("\n")
 }
 
-/// The summary of a draft answer (create or update).
-fn draft_summary(b: &Value, verb: &str) -> String {
-    let id = text_or(b, "/jobId", "?");
-    let ready = flag(b, "/validation/publishReady");
-    let missing = b
+/// The object a draft answer describes: the answer itself (documented), or a `draft`/`job`
+/// object when the fields are nested one level down.
+fn draft_of(b: &Value) -> &Value {
+    if b.get("jobId").is_some() || b.get("validation").is_some() {
+        return b;
+    }
+    links::object(b, &["/draft", "/job"], &["draft", "job"]).unwrap_or(b)
+}
+
+/// The summary of a draft answer (create or update). `asked` is the job id of an update.
+fn draft_summary(b: &Value, verb: &str, asked: Option<&Id>) -> String {
+    let d = draft_of(b);
+    let id = links::text(d, &["/jobId", "/id"], &["jobId"])
+        .or_else(|| links::text(b, &[], &["jobId"]))
+        .or_else(|| asked.map(Id::to_string));
+    let ready = links::find(
+        d,
+        &["/validation/publishReady"],
+        &["publishReady"],
+        Value::is_boolean,
+    )
+    .and_then(Value::as_bool)
+    .unwrap_or(false);
+    let missing = d
         .pointer("/validation/missingFieldCount")
         .and_then(Value::as_u64)
-        .unwrap_or(missing_fields(b).len() as u64);
-    let mut lines = vec![format!(
-        "Draft job {id} {verb} (status {}). publishReady: {ready}{}.",
-        text_or(b, "/status", "?"),
-        match (ready, missing) {
-            (true, _) => String::new(),
-            (false, 0) => " — not publishable yet".to_owned(),
-            (false, n) => format!(" — {n} required field(s) missing"),
-        }
-    )];
-    match (text(b, "/reviewUrl"), text(b, "/draftUrl")) {
+        .unwrap_or(missing_fields(d).len() as u64);
+    let status = text(d, "/status")
+        .map(|s| format!(" (status {s})"))
+        .unwrap_or_default();
+    let state = match (ready, missing) {
+        (true, _) => String::new(),
+        (false, 0) => " — not publishable yet".to_owned(),
+        (false, n) => format!(" — {n} required field(s) missing"),
+    };
+    let mut lines = vec![match &id {
+        Some(id) => format!("Draft job {id} {verb}{status}. publishReady: {ready}{state}."),
+        None => format!(
+            "A draft was {verb}{status}, but the answer carries no job id. publishReady: \
+             {ready}{state}. {}\nFind its id with opentrain_list_jobs (status DRAFT).",
+            links::what_it_says(b)
+        ),
+    }];
+    let review = links::url(b, &["/reviewUrl"], &["reviewUrl"]);
+    let draft = links::url(b, &["/draftUrl"], &["draftUrl", "editUrl"]);
+    match (review, draft) {
         (Some(review), Some(draft)) if review != draft => lines.push(format!(
             "For your human to review: {review}\nDraft editor: {draft}"
         )),
@@ -469,42 +545,124 @@ fn draft_summary(b: &Value, verb: &str) -> String {
         )),
         (None, None) => {}
     }
-    if let Some(parsed) = parsed_fields(b) {
+    if let Some(parsed) = parsed_fields(d) {
         lines.push(format!("Read from the input: {parsed}."));
     }
-    let warnings = items(b, "/warnings");
+    let warnings = items(d, "/warnings");
     if !warnings.is_empty() {
         lines.push(format!("Warnings: {}.", described(warnings, 5)));
     }
-    let unmapped = items(b, "/unmappedFields");
+    let unmapped = items(d, "/unmappedFields");
     if !unmapped.is_empty() {
         lines.push(format!("Not imported: {}.", described(unmapped, 5)));
     }
-    let unsure = items(b, "/lowConfidenceFields");
+    let unsure = items(d, "/lowConfidenceFields");
     if !unsure.is_empty() {
         lines.push(format!(
             "Check with your human (the parser was unsure): {}.",
             described(unsure, 5)
         ));
     }
-    lines.push(validation_text(b, &id));
+    lines.push(validation_text(d, id.as_deref()));
     lines.join("\n")
 }
 
-fn publish_summary(b: &Value) -> String {
-    let id = text_or(b, "/jobId", "?");
-    let url = text_or(b, "/jobUrl", "(no URL returned)");
-    let mut lines = vec![if flag(b, "/alreadyPublished") {
+/// The validation state of a refused publish (documented under `details.validation`), as a
+/// draft answer would carry it, wherever the error puts it.
+fn refused_validation(body: &ErrorBody) -> Option<Value> {
+    let v = body.json()?;
+    let validation = links::object(
+        v,
+        &["/details/validation", "/error/details/validation"],
+        &["validation"],
+    )?;
+    let mut state = json!({ "validation": validation });
+    if let Some(rich) = links::find(
+        v,
+        &["/details/missingFields", "/error/details/missingFields"],
+        &[],
+        Value::is_array,
+    ) {
+        state["missingFields"] = rich.clone();
+    }
+    Some(state)
+}
+
+/// Advice for a refused publish (429): the daily limit, the window, and that claiming raises it.
+fn publish_limit_hint(body: &ErrorBody, retry_after: Option<u64>) -> String {
+    let claim = match super::error_number(body, &["limit"]) {
+        Some(l) if l >= 20.0 => "That is the limit of a claimed account, so only waiting helps.",
+        Some(_) => {
+            "Claiming the account raises the limit to 20 a day: ask your human for their email \
+             address and call opentrain_claim_account."
+        }
+        None => {
+            "If this agent account is not claimed yet, claiming it raises the limit to 20 a day \
+             (ask your human for their email address and call opentrain_claim_account)."
+        }
+    };
+    format!(
+        "The daily publish limit is reached{}: 3 publishes a day for an unclaimed agent account, \
+         20 once a human claims it. {claim} Otherwise {}.",
+        super::rate_limit_terms(body),
+        super::rate_limit_wait(body, retry_after)
+    )
+}
+
+fn publish_summary(b: &Value, asked: &Id) -> String {
+    let d = draft_of(b);
+    let id = links::text(d, &["/jobId", "/id"], &["jobId"]).unwrap_or_else(|| asked.to_string());
+    let url = links::url(
+        b,
+        &["/jobUrl"],
+        &["jobUrl", "publicUrl", "listingUrl", "url"],
+    );
+    let status = text(d, "/status")
+        .map(|s| format!("status {s}"))
+        .unwrap_or_default();
+    let already = links::find(
+        b,
+        &["/alreadyPublished"],
+        &["alreadyPublished"],
+        Value::is_boolean,
+    )
+    .and_then(Value::as_bool)
+    .unwrap_or(false);
+    let where_ = match &url {
+        Some(url) => format!(" at {url}"),
+        None => String::new(),
+    };
+    let mut lines = vec![if already {
         format!(
-            "Job {id} was already published (nothing changed; status {}). It is live at {url}",
-            text_or(b, "/status", "?")
+            "Job {id} was already published (nothing changed{}). It is live{where_}.",
+            if status.is_empty() {
+                String::new()
+            } else {
+                format!("; {status}")
+            }
         )
     } else {
         format!(
-            "Published: job {id} is live (status {}) at {url} — share this link with your human.",
-            text_or(b, "/status", "?")
+            "Published: job {id} is live{}{where_}{}",
+            if status.is_empty() {
+                String::new()
+            } else {
+                format!(" ({status})")
+            },
+            if url.is_some() {
+                " — share this link with your human."
+            } else {
+                "."
+            }
         )
     }];
+    if url.is_none() {
+        lines.push(format!(
+            "The answer carries no link to the listing. {} opentrain_list_jobs shows each job's \
+             jobUrl.",
+            links::what_it_says(b)
+        ));
+    }
     let warnings = items(b, "/warnings");
     if !warnings.is_empty() {
         lines.push(format!("Warnings: {}.", described(warnings, 5)));
@@ -521,12 +679,17 @@ fn publish_summary(b: &Value) -> String {
     lines.join("\n")
 }
 
-fn update_published_summary(b: &Value) -> String {
-    let id = text_or(b, "/jobId", "?");
-    let status = text_or(b, "/status", "?");
+fn update_published_summary(b: &Value, asked: &Id) -> String {
+    let d = draft_of(b);
+    let id = links::text(d, &["/jobId", "/id"], &["jobId"]).unwrap_or_else(|| asked.to_string());
+    let status = text(d, "/status");
     let reasons = items(b, "/moderation/reasons");
     let mut lines = vec![format!(
-        "Job {id} updated (status {status}); moderation decision: {}{}.",
+        "Job {id} updated{}; moderation decision: {}{}.",
+        status
+            .as_ref()
+            .map(|s| format!(" (status {s})"))
+            .unwrap_or_default(),
         text_or(b, "/moderation/decision", "not reported"),
         if reasons.is_empty() {
             String::new()
@@ -534,7 +697,7 @@ fn update_published_summary(b: &Value) -> String {
             format!(" — reasons: {}", described(reasons, 5))
         }
     )];
-    match text(b, "/status").as_deref() {
+    match status.as_deref() {
         Some("OPEN") => lines.push("The listing stays live with the changes.".to_owned()),
         Some(_) => lines.push(format!(
             "The job is no longer live. Fix the flagged fields with \
@@ -545,33 +708,38 @@ fn update_published_summary(b: &Value) -> String {
     lines.join("\n")
 }
 
-fn close_summary(b: &Value) -> String {
-    let id = text_or(b, "/jobId", "?");
-    let status = text_or(b, "/status", "?");
-    if flag(b, "/alreadyClosed") {
-        format!("Job {id} was already closed (status {status}); nothing changed.")
+fn close_summary(b: &Value, asked: &Id) -> String {
+    let d = draft_of(b);
+    let id = links::text(d, &["/jobId", "/id"], &["jobId"]).unwrap_or_else(|| asked.to_string());
+    let status = text(d, "/status")
+        .map(|s| format!(" (status {s})"))
+        .unwrap_or_default();
+    if flag(d, "/alreadyClosed") {
+        format!("Job {id} was already closed{status}; nothing changed.")
     } else {
         format!(
-            "Closed job {id} (status {status}): it no longer takes proposals and is off the \
-             public listings. Existing contracts continue."
+            "Closed job {id}{status}: it no longer takes proposals and is off the public \
+             listings. Existing contracts continue."
         )
     }
 }
 
 fn my_job_line(job: &Value) -> String {
     let mut line = format!(
-        "\"{}\" (id {}) — {}",
+        "\"{}\" (id {})",
         text_or(job, "/title", "untitled"),
-        text_or(job, "/id", "?"),
-        text_or(job, "/status", "?"),
+        super::summary::item_id(job, &["jobId"]).unwrap_or_else(|| "not in the answer".to_owned()),
     );
+    if let Some(status) = text(job, "/status") {
+        line.push_str(&format!(" — {status}"));
+    }
     if let Some(total) = text(job, "/proposalCounts/total") {
         line.push_str(&format!(", {total} proposals"));
         if let Some(unreviewed) = text(job, "/proposalCounts/unreviewed") {
             line.push_str(&format!(" ({unreviewed} unreviewed)"));
         }
     }
-    if let Some(url) = text(job, "/jobUrl") {
+    if let Some(url) = links::url(job, &["/jobUrl"], &["jobUrl", "url"]) {
         line.push_str(&format!(" — {url}"));
     }
     line
@@ -588,7 +756,7 @@ fn pay(job: &Value) -> String {
     let money = |key: &str| {
         let pointer = format!("/pay/{key}");
         match &currency {
-            Some(c) => format!("{} {c}", text_or(job, &pointer, "?")),
+            Some(c) => format!("{} {c}", text_or(job, &pointer, "")),
             None => usd(job, &pointer),
         }
     };
@@ -623,7 +791,8 @@ fn public_job_line(job: &Value) -> String {
         pay(job),
         or_any("/languages"),
         or_any("/countries"),
-        text_or(job, "/url", "(no URL)"),
+        links::url(job, &["/url"], &["url", "jobUrl", "applyUrl"])
+            .unwrap_or_else(|| "no link in the answer".to_owned()),
     )
 }
 
@@ -645,16 +814,20 @@ impl OpenTrain {
         )
     )]
     async fn create_job_draft(&self, Args(a): Args<CreateJobDraftArgs>) -> CallToolResult {
-        let body = match draft_body(a) {
-            Ok(body) => body,
+        let (body, ignored) = match draft_body(a) {
+            Ok(built) => built,
             Err(message) => {
                 return invalid("opentrain_create_job_draft", &message);
             }
         };
-        self.run(Request::post("/job-drafts").json(&body), |b| {
-            draft_summary(b, "created")
-        })
-        .await
+        let mut result = self
+            .run(Request::post("/job-drafts").json(&body), |b| {
+                draft_summary(b, "created", None)
+            })
+            .await;
+        let ignored: Vec<(&str, &str)> = ignored.iter().map(|(k, w)| (*k, w.as_str())).collect();
+        note_ignored(&mut result, &ignored);
+        result
     }
 
     /// Fill in or fix fields of an unpublished draft: ask the human each missing field's question, then patch the answers by patch key. Returns the remaining gaps and publishReady; never publishes. Requires jobs:write + feature public_api_job_drafting. Wraps PATCH /job-drafts/{jobId}.
@@ -676,7 +849,8 @@ impl OpenTrain {
         let req = Request::patch("/job-drafts/{jobId}")
             .id("jobId", &a.job_id)
             .json(&a.patch);
-        self.run(req, |b| draft_summary(b, "updated")).await
+        self.run(req, |b| draft_summary(b, "updated", Some(&a.job_id)))
+            .await
     }
 
     /// Take a publish-ready draft live and get its public URL. Moderated; at most 3 publishes a day unclaimed, 20 claimed; publishing a live job changes nothing. Requires jobs:write + feature public_api_job_publishing. Wraps POST /jobs/{jobId}/publish.
@@ -694,20 +868,27 @@ impl OpenTrain {
     async fn publish_job(&self, Args(a): Args<PublishJobArgs>) -> CallToolResult {
         let req = Request::post("/jobs/{jobId}/publish").id("jobId", &a.job_id);
         match self.call(&req).await {
-            Ok(response) => ok(publish_summary(&response.body), response.body),
+            Ok(response) => ok(publish_summary(&response.body, &a.job_id), response.body),
             Err(e) => {
-                let mut result = failure(&e, self.config());
+                let hint = match &e {
+                    ApiError::Http {
+                        status: 429,
+                        body,
+                        retry_after,
+                    } => Some(publish_limit_hint(body, *retry_after)),
+                    _ => None,
+                };
+                let mut result = failure_with(&e, self.config(), hint);
                 if let ApiError::Http {
                     status: 400, body, ..
                 } = &e
-                    && let Some(details) = body.details()
-                    && details.get("validation").is_some()
+                    && let Some(state) = refused_validation(body)
                 {
                     append_text(
                         &mut result,
                         &format!(
                             "The draft is not publish-ready.\n{}",
-                            validation_text(details, a.job_id.as_str())
+                            validation_text(&state, Some(a.job_id.as_str()))
                         ),
                     );
                 }
@@ -732,7 +913,8 @@ impl OpenTrain {
         let req = Request::patch("/jobs/{jobId}")
             .id("jobId", &a.job_id)
             .json(&a.patch);
-        self.run(req, update_published_summary).await
+        self.run(req, |b| update_published_summary(b, &a.job_id))
+            .await
     }
 
     /// Close (archive) one of your jobs: no new proposals, gone from public listings; existing contracts go on. Closing a closed job reports alreadyClosed. Requires jobs:write + feature public_api_job_publishing. Wraps POST /jobs/{jobId}/close.
@@ -749,7 +931,7 @@ impl OpenTrain {
     )]
     async fn close_job(&self, Args(a): Args<CloseJobArgs>) -> CallToolResult {
         let req = Request::post("/jobs/{jobId}/close").id("jobId", &a.job_id);
-        self.run(req, close_summary).await
+        self.run(req, |b| close_summary(b, &a.job_id)).await
     }
 
     /// List your own jobs, drafts included, newest first: title, id, status, proposal counts and public URL; filter by status. Requires jobs:read. Wraps GET /jobs/mine.
@@ -804,17 +986,6 @@ impl OpenTrain {
     }
 }
 
-/// Adds a paragraph to a result's text.
-fn append_text(result: &mut CallToolResult, extra: &str) {
-    let mut text: Vec<String> = result
-        .content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect();
-    text.push(extra.to_owned());
-    result.content = vec![ContentBlock::text(text.join("\n"))];
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -823,29 +994,58 @@ mod tests {
         serde_json::from_value(v).unwrap()
     }
 
+    fn body(v: Value) -> Value {
+        draft_body(args(v)).unwrap().0
+    }
+
     #[test]
     fn draft_bodies() {
         assert_eq!(
-            draft_body(args(
-                json!({"jobDescription": "Label 5k images.", "title": "Boxes"})
-            ))
-            .unwrap(),
+            body(json!({"jobDescription": "Label 5k images.", "title": "Boxes"})),
             json!({"rawJobDescription": "Boxes\n\nLabel 5k images."})
         );
         assert_eq!(
-            draft_body(args(
-                json!({"importPayload": {"@type": ["Thing", "JobPosting"]}})
-            ))
-            .unwrap(),
+            body(json!({"importPayload": {"@type": ["Thing", "JobPosting"]}})),
             json!({"format": "schema_org_job_posting", "jsonLd": {"@type": ["Thing", "JobPosting"]}})
         );
-        let err = draft_body(args(json!({"importPayload": {"@type": "Thing"}}))).unwrap_err();
+        // JSON-LD as a graph, or by its schema.org context.
+        let graph = json!({"@context": "https://schema.org",
+            "@graph": [{"@type": "Organization"}, {"@type": "JobPosting", "title": "T"}]});
+        assert_eq!(
+            body(json!({"importPayload": graph})),
+            json!({"format": "schema_org_job_posting", "jsonLd": graph})
+        );
+        // The posting guide's source object, wrapped or bare.
+        let source = json!({"type": "text", "text": "Label 50k images.", "externalId": "acme-7"});
+        assert_eq!(
+            body(json!({"importPayload": {"source": source}})),
+            json!({"source": source})
+        );
+        assert_eq!(
+            body(json!({"importPayload": source, "idempotencyKey": "k1"})),
+            json!({"source": source, "idempotencyKey": "k1"})
+        );
+        let err = draft_body(args(json!({"importPayload": {"name": "Thing"}}))).unwrap_err();
         assert!(
-            err.contains("JobPosting") && err.contains("format"),
+            err.contains("JobPosting") && err.contains("format") && err.contains("source"),
             "{err}"
         );
-        let err = draft_body(args(json!({"canonicalJob": {}}))).unwrap_err();
-        assert!(err.contains("empty"), "{err}");
+        // An empty canonical job is the API's to judge.
+        assert_eq!(
+            body(json!({"canonicalJob": {}})),
+            json!({"format": "opentrain_canonical", "job": {}})
+        );
+        // A title with another input is not sent, and named.
+        let (sent, ignored) = draft_body(args(
+            json!({"canonicalJob": {"title": "A"}, "title": "B", "externalId": ""}),
+        ))
+        .unwrap();
+        assert_eq!(
+            sent,
+            json!({"format": "opentrain_canonical", "job": {"title": "A"}})
+        );
+        assert_eq!(ignored.len(), 1);
+        assert_eq!(ignored[0].0, "title");
         // A key given both ways must agree.
         let err = draft_body(args(json!({
             "importPayload": {"format": "hr_xml", "xml": "<x/>", "externalId": "a"},
@@ -854,11 +1054,10 @@ mod tests {
         .unwrap_err();
         assert!(err.contains("give it once"), "{err}");
         assert_eq!(
-            draft_body(args(json!({
+            body(json!({
                 "importPayload": {"format": "hr_xml", "xml": "<x/>", "externalId": "a"},
                 "externalId": "a"
-            })))
-            .unwrap(),
+            })),
             json!({"format": "hr_xml", "xml": "<x/>", "externalId": "a"})
         );
         // The title counts towards the API's limit.
@@ -878,7 +1077,7 @@ mod tests {
         });
         let fields: Vec<&str> = missing_fields(&body).iter().map(|m| m.field).collect();
         assert_eq!(fields, ["experienceLevel", "dataVolumeUnit"]);
-        let t = validation_text(&body, "j1");
+        let t = validation_text(&body, Some("j1"));
         assert!(t.contains("ask: What level?"), "{t}");
         assert!(t.contains("dataVolumeUnit: ask your human"), "{t}");
         assert!(
@@ -919,7 +1118,7 @@ mod tests {
             "unmappedFields": [{"path": "salary.band", "reason": "unsupported"}],
             "lowConfidenceFields": ["dataVolume"]
         });
-        let t = draft_summary(&body, "created");
+        let t = draft_summary(&body, "created", None);
         for needle in [
             "Draft job j9 created (status DRAFT). publishReady: false — not publishable yet.",
             "For your human to review: https://app.opentrain.ai/review/j9\nDraft editor: https://app.opentrain.ai/job-post?jobId=j9\n",
@@ -936,11 +1135,9 @@ mod tests {
 
     #[test]
     fn live_updates_without_a_status_make_no_claim() {
-        let t = update_published_summary(&json!({"jobId": "j1"}));
-        assert_eq!(
-            t,
-            "Job j1 updated (status ?); moderation decision: not reported."
-        );
+        let asked = Id::parse("j0").unwrap();
+        let t = update_published_summary(&json!({"jobId": "j1"}), &asked);
+        assert_eq!(t, "Job j1 updated; moderation decision: not reported.");
     }
 
     #[test]

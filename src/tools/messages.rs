@@ -8,9 +8,10 @@
 //!
 //! `read_messages` has two modes: without `conversationId` it lists conversation summaries
 //! (`filter`, `unreadOnly` apply), with it it reads one conversation's messages (`direction`
-//! applies). The API silently ignores a parameter of the other mode, so such combinations are
-//! refused locally. Message text is written by other people: summaries show it only as quoted,
-//! one-line excerpts, followed by [`FROM_OTHERS`].
+//! applies). The docs say only which mode each parameter applies to, so a parameter of the other
+//! mode is not sent, and the result names it (messages.md: "`direction` … message mode only",
+//! "`filter` … list mode only", "`unreadOnly` … list mode only"). Message text is written by
+//! other people: summaries show it only as quoted, one-line excerpts, followed by [`FROM_OTHERS`].
 
 use rmcp::model::CallToolResult;
 use rmcp::schemars::{self, JsonSchema};
@@ -18,11 +19,12 @@ use rmcp::{tool, tool_router};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::result::{links, note_ignored};
 use super::summary::{FROM_OTHERS, excerpt, flag, list, text, text_or};
-use super::{Args, invalid, schema};
+use super::{Args, schema};
 use crate::api::Request;
 use crate::server::OpenTrain;
-use crate::validate::{Id, Limit, MessageText, NonEmpty};
+use crate::validate::{Id, Limit, MessageText};
 
 /// Paging direction inside one conversation.
 #[derive(Clone, Copy, Debug, Deserialize, JsonSchema, Serialize)]
@@ -47,7 +49,7 @@ pub struct ReadMessagesArgs {
     /// Conversation to read; omit to list your conversations instead.
     conversation_id: Option<Id>,
     /// The nextCursor of a previous page.
-    cursor: Option<NonEmpty>,
+    cursor: Option<String>,
     /// Page size, 1–100 (API default 20).
     limit: Option<Limit<100>>,
     /// With conversationId only: older (default) or newer messages.
@@ -74,35 +76,38 @@ pub struct StartProposalConversationArgs {
     proposal_id: Id,
 }
 
-const READ: &str = "opentrain_read_messages";
-
-/// The mode mismatch the API would silently ignore, if any.
-fn mode_mismatch(a: &ReadMessagesArgs) -> Option<&'static str> {
+/// The arguments of the other mode, which are not sent: `(name, why)`.
+fn other_mode(a: &ReadMessagesArgs) -> Vec<(&'static str, &'static str)> {
+    let mut ignored = Vec::new();
     if a.conversation_id.is_some() {
         if a.filter.is_some() {
-            return Some(
-                "filter applies only when listing conversations (without conversationId); drop \
-                 filter, or drop conversationId to list",
-            );
+            ignored.push((
+                "filter",
+                "it applies only when listing conversations, without conversationId",
+            ));
         }
         if a.unread_only.is_some() {
-            return Some(
-                "unreadOnly applies only when listing conversations (without conversationId); \
-                 drop unreadOnly, or drop conversationId to list",
-            );
+            ignored.push((
+                "unreadOnly",
+                "it applies only when listing conversations, without conversationId",
+            ));
         }
     } else if a.direction.is_some() {
-        return Some(
-            "direction pages through one conversation's messages, so it needs conversationId; \
-             drop direction when listing conversations",
-        );
+        ignored.push((
+            "direction",
+            "it pages through one conversation's messages, so it applies only with \
+             conversationId",
+        ));
     }
-    None
+    ignored
 }
 
 /// One conversation summary on one line.
 fn conversation_line(c: &Value) -> String {
-    let mut about = vec![text_or(c, "/bucket", "?")];
+    let mut about = Vec::new();
+    if let Some(bucket) = text(c, "/bucket") {
+        about.push(bucket);
+    }
     if let Some(kind) = text(c, "/type") {
         about.push(kind);
     }
@@ -115,17 +120,27 @@ fn conversation_line(c: &Value) -> String {
     if let Some(job) = text(c, "/jobId") {
         about.push(format!("job {job}"));
     }
-    let mut line = format!(
-        "{} ({}): {} unread, {} awaiting reply",
-        text_or(c, "/id", "?"),
-        about.join(", "),
-        text_or(c, "/unreadCount", "?"),
-        text_or(c, "/needsReplyCount", "?"),
-    );
+    let mut line = super::summary::item_id(c, &["conversationId"])
+        .unwrap_or_else(|| "(no id in the answer)".to_owned());
+    if !about.is_empty() {
+        line.push_str(&format!(" ({})", about.join(", ")));
+    }
+    let counts: Vec<String> = [
+        text(c, "/unreadCount").map(|n| format!("{n} unread")),
+        text(c, "/needsReplyCount").map(|n| format!("{n} awaiting reply")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !counts.is_empty() {
+        line.push_str(&format!(": {}", counts.join(", ")));
+    }
     match c.get("lastMessage").filter(|m| m.is_object()) {
         Some(last) => line.push_str(&format!(
-            "; last {} from {}: {}",
-            text_or(last, "/createdAt", "?"),
+            "; last{} from {}: {}",
+            text(last, "/createdAt")
+                .map(|at| format!(" {at}"))
+                .unwrap_or_default(),
             sender(last),
             excerpt(&text_or(last, "/content", ""))
         )),
@@ -144,7 +159,10 @@ fn sender(m: &Value) -> String {
 
 /// One message on one line: time, sender, flags, then the quoted excerpt.
 fn message_line(m: &Value) -> String {
-    let mut line = format!("{} {}", text_or(m, "/createdAt", "?"), sender(m));
+    let mut line = match text(m, "/createdAt") {
+        Some(at) => format!("{at} {}", sender(m)),
+        None => sender(m),
+    };
     if flag(m, "/system") {
         line.push_str(" (system)");
     }
@@ -175,29 +193,21 @@ impl OpenTrain {
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = true)
     )]
     async fn read_messages(&self, Args(a): Args<ReadMessagesArgs>) -> CallToolResult {
-        if let Some(detail) = mode_mismatch(&a) {
-            return invalid(READ, detail);
-        }
+        let ignored = other_mode(&a);
+        let conversation_mode = a.conversation_id.is_some();
         let req = Request::get("/messages")
             .query("conversationId", a.conversation_id.as_ref())
-            .query("cursor", a.cursor.as_ref())
+            .query("cursor", a.cursor.as_deref())
             .query("limit", a.limit)
-            .query("direction", a.direction)
-            .query("filter", a.filter)
-            .query("unreadOnly", a.unread_only);
-        match a.conversation_id {
+            .query("direction", a.direction.filter(|_| conversation_mode))
+            .query("filter", a.filter.filter(|_| !conversation_mode))
+            .query("unreadOnly", a.unread_only.filter(|_| !conversation_mode));
+        let mut result = match a.conversation_id {
             Some(id) => {
                 self.run(req, move |b| {
                     let mut out = format!("Conversation {id}.\n");
                     // The docs show no example of this mode; `messages` is inferred from the
-                    // message object's documented shape. Say so rather than claim "No messages".
-                    if !b.get("messages").is_some_and(Value::is_array) {
-                        out.push_str(
-                            "The answer has no \"messages\" list; see structuredContent for what \
-                             the API returned.",
-                        );
-                        return out;
-                    }
+                    // message object's documented shape, so the list is looked for elsewhere too.
                     out.push_str(&list(b, "/messages", ("message", "messages"), message_line));
                     out.push('\n');
                     out.push_str(FROM_OTHERS);
@@ -223,7 +233,9 @@ impl OpenTrain {
                 })
                 .await
             }
-        }
+        };
+        note_ignored(&mut result, &ignored);
+        result
     }
 
     /// Send a plain-text message into a conversation you are in (ids from opentrain_read_messages, opentrain_start_proposal_conversation or a contract). Each call posts anew: never repeat to retry. Requires messages:write, feature public_api_messaging_writes, a claimed account. Wraps POST /messages.
@@ -236,15 +248,23 @@ impl OpenTrain {
     async fn send_message(&self, Args(a): Args<SendMessageArgs>) -> CallToolResult {
         let req = Request::post("/messages").json(&a);
         self.run(req, |b| {
-            let conversation =
-                text(b, "/message/conversationId").unwrap_or_else(|| a.conversation_id.to_string());
+            let m = links::object(b, &["/message"], &["message"]).unwrap_or(b);
+            let conversation = text(m, "/conversationId")
+                .or_else(|| links::text(b, &[], &["conversationId"]))
+                .unwrap_or_else(|| a.conversation_id.to_string());
+            let id = text(m, "/id").or_else(|| links::text(b, &[], &["messageId"]));
+            let at = text(m, "/createdAt")
+                .map(|at| format!(" at {at}"))
+                .unwrap_or_default();
+            let what = match id {
+                Some(id) => format!("message {id}"),
+                None => "a message (the answer gives no message id)".to_owned(),
+            };
             format!(
-                "Sent: message {} in conversation {conversation} at {} ({} characters). Each call \
+                "Sent: {what} in conversation {conversation}{at} ({} characters). Each call \
                  posts a new message, so do not send it again.\n\
                  See replies with opentrain_read_messages (conversationId \"{conversation}\"), or \
                  watch opentrain_poll_updates for message.received events.",
-                text_or(b, "/message/id", "?"),
-                text_or(b, "/message/createdAt", "?"),
                 a.content.as_str().chars().count(),
             )
         })
@@ -265,11 +285,24 @@ impl OpenTrain {
         let req =
             Request::post("/proposals/{proposalId}/conversation").id("proposalId", &a.proposal_id);
         self.run(req, |b| {
-            let conversation = text_or(b, "/conversationId", "?");
-            let proposal = text(b, "/proposalId").unwrap_or_else(|| a.proposal_id.to_string());
-            let job = text(b, "/jobId")
+            let proposal = links::text(b, &["/proposalId"], &["proposalId"])
+                .unwrap_or_else(|| a.proposal_id.to_string());
+            let job = links::text(b, &["/jobId"], &["jobId"])
                 .map(|j| format!(" (job {j})"))
                 .unwrap_or_default();
+            let Some(conversation) = links::text(
+                b,
+                &["/conversationId", "/conversation/id"],
+                &["conversationId"],
+            ) else {
+                return format!(
+                    "The pre-hire thread for proposal {proposal}{job} was opened or found, but the \
+                     answer carries no conversationId. {}\nFind the thread with \
+                     opentrain_read_messages (filter \"proposal\"); its proposalId is \
+                     {proposal}.",
+                    links::what_it_says(b)
+                );
+            };
             let head = if flag(b, "/created") {
                 format!(
                     "Opened a new pre-hire thread with the candidate of proposal \

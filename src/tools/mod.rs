@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod messages;
 pub mod payments;
 pub mod proposals;
+pub mod result;
 pub mod summary;
 pub mod team;
 pub mod tokens;
@@ -222,6 +223,10 @@ fn tidy(value: &mut Value) {
     if map.get("additionalProperties") == Some(&Value::Bool(true)) {
         map.remove("additionalProperties");
     }
+    // An optional argument left out is simply not sent; `"default": null` only confuses.
+    if map.get("default") == Some(&Value::Null) {
+        map.remove("default");
+    }
     map.values_mut().for_each(tidy);
 }
 
@@ -242,13 +247,19 @@ pub fn refuse(text: impl Into<String>) -> CallToolResult {
 
 /// The result for any failure.
 pub fn failure(error: &ApiError, config: &Config) -> CallToolResult {
+    failure_with(error, config, None)
+}
+
+/// The result for any failure, with a tool's own advice for an HTTP error in place of the
+/// generic "What to do" line.
+pub fn failure_with(error: &ApiError, config: &Config, hint: Option<String>) -> CallToolResult {
     match error {
         ApiError::Http {
             status,
             body,
             retry_after,
         } => {
-            let text = http_failure_text(*status, body, *retry_after, config);
+            let text = http_failure_text(*status, body, *retry_after, config, hint);
             let mut structured = json!({"status": status, "error": body.as_json()});
             if *status == 429
                 && let Some(secs) = retry_after
@@ -331,6 +342,28 @@ pub fn mask_result(result: &mut CallToolResult, secrets: &[&Secret]) {
     }
 }
 
+/// A failure in one line (status, code, message, reason), for a note inside another result.
+pub fn error_line(error: &ApiError) -> String {
+    match error {
+        ApiError::Http { status, body, .. } => {
+            let mut line = format!("HTTP {status}");
+            if let Some(code) = body.code().or(body.oauth_error()) {
+                line.push(' ');
+                line.push_str(code);
+            }
+            if let Some(message) = body.message() {
+                line.push_str(" — ");
+                line.push_str(&crate::text::truncate_chars(message, 200));
+            }
+            if let Some(reason) = body.reason() {
+                line.push_str(&format!("; reason {reason}"));
+            }
+            line
+        }
+        other => other.to_string(),
+    }
+}
+
 /// What an agent without credentials should do.
 pub fn no_token_text() -> String {
     format!(
@@ -347,6 +380,7 @@ fn http_failure_text(
     body: &ErrorBody,
     retry_after: Option<u64>,
     config: &Config,
+    hint: Option<String>,
 ) -> String {
     let mut head = format!("OpenTrain API error: HTTP {status}");
     if let Some(code) = body.code().or(body.oauth_error()) {
@@ -359,27 +393,52 @@ fn http_failure_text(
     }
     let mut lines = vec![head];
 
-    let details = body.details().and_then(Value::as_object);
+    // Every link in the error (claimUrl, billingUrl, …), wherever the body puts it: a human may
+    // have to open it, so it comes right after the headline.
+    let links = body
+        .json()
+        .map(|v| result::links::all_links(v, 6))
+        .unwrap_or_default();
     let mut detail_line = Vec::new();
     if let Some(reason) = body.reason() {
         detail_line.push(format!("Reason: {reason}."));
     }
+    for (key, url) in &links {
+        detail_line.push(format!("{key}: {url}"));
+    }
+    if !detail_line.is_empty() {
+        lines.push(detail_line.join(" "));
+    }
+    // The rest of `details` (or, without a `details` object, the body's other keys).
+    let skip = |key: &str, value: &Value| {
+        key == "reason" || value.as_str().is_some_and(result::links::is_link)
+    };
     let mut others = serde_json::Map::new();
-    if let Some(details) = details {
-        for (key, value) in details {
-            match value.as_str() {
-                _ if key == "reason" => {}
-                Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
-                    detail_line.push(format!("{key}: {url}"));
-                }
-                _ => {
+    match (body.details().and_then(Value::as_object), body.json()) {
+        (Some(details), _) => {
+            for (key, value) in details {
+                if !skip(key, value) {
                     others.insert(key.clone(), value.clone());
                 }
             }
         }
-    }
-    if !detail_line.is_empty() {
-        lines.push(detail_line.join(" "));
+        (None, Some(Value::Object(top))) => {
+            const SHOWN: [&str; 7] = [
+                "error",
+                "code",
+                "message",
+                "error_description",
+                "requestId",
+                "request_id",
+                "detail",
+            ];
+            for (key, value) in top {
+                if !SHOWN.contains(&key.as_str()) && !skip(key, value) {
+                    others.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        _ => {}
     }
     if !others.is_empty() {
         let compact = Value::Object(others).to_string();
@@ -393,10 +452,71 @@ fn http_failure_text(
             "Request id: {id} (quote it when contacting OpenTrain support)."
         ));
     }
-    if let Some(hint) = next_step(status, body, retry_after, config) {
+    if let Some(hint) = hint.or_else(|| next_step(status, body, retry_after, config)) {
         lines.push(format!("What to do: {hint}"));
     }
     lines.join("\n")
+}
+
+/// A number the error gives about a limit (`limit`, `windowHours`, `retryAfter`…), in its
+/// `details` or anywhere else in the body.
+pub fn error_number(body: &ErrorBody, keys: &[&str]) -> Option<f64> {
+    let v = body.json()?;
+    let places: Vec<String> = keys
+        .iter()
+        .flat_map(|k| [format!("/details/{k}"), format!("/error/details/{k}")])
+        .collect();
+    let places: Vec<&str> = places.iter().map(String::as_str).collect();
+    result::links::find(v, &places, keys, |n| {
+        n.as_f64().is_some_and(|n| n.is_finite() && n >= 0.0)
+    })
+    .and_then(Value::as_f64)
+}
+
+/// A number as the docs write it: `24`, `1.5`.
+fn num(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+/// The limit and window a 429 states, e.g. ` (limit 3 per 24 h)`.
+pub fn rate_limit_terms(body: &ErrorBody) -> String {
+    let limit = error_number(body, &["limit"]);
+    let window = error_number(body, &["windowHours"]);
+    match (limit, window) {
+        (Some(l), Some(w)) => format!(" (limit {} per {} h)", num(l), num(w)),
+        (None, Some(w)) => format!(" (counted over {} h)", num(w)),
+        (Some(l), None) => format!(" (limit {})", num(l)),
+        (None, None) => String::new(),
+    }
+}
+
+/// When to retry after a 429: what `Retry-After` says, else what the answer says (a number of
+/// seconds, or the window the limit is counted over), else a plain back-off.
+pub fn rate_limit_wait(body: &ErrorBody, retry_after: Option<u64>) -> String {
+    if let Some(secs) = retry_after {
+        return format!("wait {secs} s (Retry-After; retry_after_seconds) before retrying");
+    }
+    if let Some(secs) = error_number(
+        body,
+        &["retryAfterSeconds", "retryAfter", "retry_after_seconds"],
+    ) {
+        return format!("wait {} s (as the answer says) before retrying", num(secs));
+    }
+    if let Some(hours) = error_number(body, &["windowHours"]) {
+        return format!(
+            "the limit is counted over a {} h window, so an immediate retry fails again: \
+             retry later, once the window has moved past earlier calls (up to {} h)",
+            num(hours),
+            num(hours)
+        );
+    }
+    "the answer gave no Retry-After and no window: back off (a minute, then longer) before \
+     retrying"
+        .to_owned()
 }
 
 fn detail_str<'a>(body: &'a ErrorBody, key: &str) -> Option<&'a str> {
@@ -426,14 +546,30 @@ fn next_step(
                  their email address, call opentrain_claim_account with it, relay the link and \
                  code it returns, then poll opentrain_claim_status until it reports the account \
                  claimed, and retry.";
+    if status == 429 {
+        return Some(format!(
+            "Rate limited{}: {}.",
+            rate_limit_terms(body),
+            rate_limit_wait(body, retry_after)
+        ));
+    }
     if let Some(reason) = body.reason() {
         let hint = match reason {
             "account_claim_required" => claim.to_owned(),
-            "payment_method_required" => format!(
-                "No payment method or credit balance covers this. Give your human {} to add a \
-                 card or top up credits (or use opentrain_create_credit_top_up), then retry.",
-                detail_str(body, "billingUrl").unwrap_or("the billing page in the OpenTrain app")
-            ),
+            "payment_method_required" => match body
+                .json()
+                .and_then(|v| result::links::url(v, &["/details/billingUrl"], &["billingUrl"]))
+            {
+                Some(url) => format!(
+                    "No payment method or credit balance covers this. Give your human {url} to \
+                     add a card or top up credits (or use opentrain_create_credit_top_up), then \
+                     retry."
+                ),
+                None => "No payment method or credit balance covers this, and the answer gave \
+                         no billing link: your human adds a card or tops up credits in the \
+                         OpenTrain app (or use opentrain_create_credit_top_up), then retry."
+                    .to_owned(),
+            },
             "not_fit_confirmation_required" => "This proposal is marked \"Not a fit\". Retry with \
                  confirmNotFitOverride: true only if your human really intends to hire this \
                  candidate."
@@ -548,12 +684,6 @@ fn next_step(
                 .to_owned(),
         ),
         409 => Some("The resource is not in a state that allows this (see above).".to_owned()),
-        429 => Some(match retry_after {
-            Some(secs) => {
-                format!("Rate limited: wait {secs} s (retry_after_seconds) before retrying.")
-            }
-            None => "Rate limited: wait a minute before retrying.".to_owned(),
-        }),
         500..=599 => Some(
             "OpenTrain had a server error; try again shortly. For a write, check whether it \
              took effect before repeating it."

@@ -10,7 +10,7 @@ use rmcp::model::CallToolResult;
 use rmcp::{tool, tool_router};
 use serde_json::Value;
 
-use super::summary::{self, items, text, text_or, usd};
+use super::summary::{self, text, usd};
 use crate::api::Request;
 use crate::server::OpenTrain;
 
@@ -39,14 +39,19 @@ fn pending_summary(b: &Value) -> String {
         "/payments",
         ("pending payment", "pending payments"),
         |p| {
-            let mut line = format!(
-                "Invoice #{} ({}): {}, {}, {}",
-                text_or(p, "/invoiceNumber", "?"),
-                text_or(p, "/id", "?"),
-                text_or(p, "/status", "?"),
-                text_or(p, "/invoiceKind", "?"),
-                usd(p, "/amountUsd"),
-            );
+            let mut line = match text(p, "/invoiceNumber") {
+                Some(n) => format!("Invoice #{n}"),
+                None => "Invoice".to_owned(),
+            };
+            if let Some(id) = super::summary::item_id(p, &["invoiceId"]) {
+                line.push_str(&format!(" ({id})"));
+            }
+            let facts: Vec<String> = [text(p, "/status"), text(p, "/invoiceKind")]
+                .into_iter()
+                .flatten()
+                .chain([usd(p, "/amountUsd")])
+                .collect();
+            line.push_str(&format!(": {}", facts.join(", ")));
             if let Some(title) = text(p, "/job/title") {
                 line.push_str(&format!(" — job \"{title}\""));
             }
@@ -56,7 +61,7 @@ fn pending_summary(b: &Value) -> String {
             line
         },
     );
-    let all = items(b, "/payments");
+    let all = super::result::links::list(b, "/payments", &["payments"]).unwrap_or_default();
     if all.iter().any(|p| p["status"] == "PENDING_FUNDING") {
         out.push_str(
             "\nPENDING_FUNDING: a funding invoice waits on your side; it settles through your \

@@ -18,13 +18,14 @@ use rmcp::{tool, tool_router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::result::links;
 use super::summary::{
-    FROM_OTHERS, approval, count, dollars, excerpt, flag, items, list, strings, text, text_or, usd,
+    Approval, FROM_OTHERS, count, dollars, excerpt, flag, items, list, strings, text, text_or, usd,
 };
-use super::{Args, failure, invalid, ok, schema};
+use super::{Args, error_line, failure, invalid, ok, schema};
 use crate::api::{ApiError, Request};
 use crate::server::OpenTrain;
-use crate::validate::{Id, Limit, NonEmpty, Usd};
+use crate::validate::{Id, Limit, OptionalText, Usd};
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -32,9 +33,9 @@ pub struct ListProposalsArgs {
     /// Your job's id, e.g. from opentrain_list_jobs.
     job_id: Id,
     /// Status filter, e.g. UNREVIEWED, SHORTLISTED, HIRED, DECLINED.
-    status: Option<NonEmpty>,
+    status: Option<String>,
     /// The nextCursor of a previous page.
-    cursor: Option<NonEmpty>,
+    cursor: Option<String>,
     /// Page size, 1–100 (default 25).
     limit: Option<Limit<100>>,
 }
@@ -89,16 +90,16 @@ struct HireBody<'a> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Milestone {
     /// Short title, e.g. "First labeling batch".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<NonEmpty>,
+    #[serde(default, skip_serializing_if = "OptionalText::is_none")]
+    name: OptionalText,
     /// What to deliver, e.g. "Label the first 5,000 posts".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    description: Option<NonEmpty>,
+    #[serde(default, skip_serializing_if = "OptionalText::is_none")]
+    description: OptionalText,
     /// Amount in USD before fees, > 0, e.g. 300.
     amount: Usd,
     /// Due date, ISO 8601, e.g. "2026-07-01".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    due_date: Option<NonEmpty>,
+    #[serde(default, skip_serializing_if = "OptionalText::is_none")]
+    due_date: OptionalText,
 }
 
 /// What the human is charged on confirmation: amount + 10% marketplace fee + $9.95 contract fee.
@@ -137,7 +138,7 @@ fn status(p: &Value) -> String {
     match (text(p, "/status/label"), text(p, "/status/raw")) {
         (Some(label), Some(raw)) => format!("{label} ({raw})"),
         (Some(one), None) | (None, Some(one)) => one,
-        (None, None) => "status unknown".to_owned(),
+        (None, None) => "status not stated".to_owned(),
     }
 }
 
@@ -145,7 +146,8 @@ fn status(p: &Value) -> String {
 fn proposal_line(p: &Value) -> String {
     format!(
         "{} — {}: {}; bid {}; interview score {}, match score {}",
-        text_or(p, "/id", "?"),
+        super::summary::item_id(p, &["proposalId"])
+            .unwrap_or_else(|| "(no id in the answer)".to_owned()),
         text_or(p, "/candidate/displayName", "Freelancer"),
         status(p),
         bid(p),
@@ -154,18 +156,29 @@ fn proposal_line(p: &Value) -> String {
     )
 }
 
-/// The summary of `{"proposal": …}`, and of `"interview"` when it was asked for.
-fn proposal_summary(b: &Value, interview_asked: bool) -> String {
-    let p = b.get("proposal").unwrap_or(&Value::Null);
-    let mut lines = vec![format!(
-        "Proposal {} on job {} ({}): {}.",
-        text_or(p, "/id", "?"),
-        text(p, "/jobTitle")
-            .map(|t| format!("\"{t}\""))
-            .unwrap_or_else(|| "?".into()),
-        text_or(p, "/jobId", "?"),
-        status(p),
-    )];
+/// How the interview part of a `get_proposal` went.
+enum Interview {
+    /// Not asked for.
+    NotAsked,
+    /// Asked for; the answer (or `interview: null` after a 404) is in the body.
+    Read,
+    /// Asked for, and the call failed: why.
+    Failed(String),
+}
+
+/// The summary of `{"proposal": …}` (or a flat proposal), and of `"interview"` when it was asked
+/// for.
+fn proposal_summary(b: &Value, asked: &Id, interview: &Interview) -> String {
+    let p = links::object(b, &["/proposal"], &["proposal"]).unwrap_or(b);
+    let id = text(p, "/id").unwrap_or_else(|| asked.to_string());
+    let mut head = format!("Proposal {id}");
+    match (text(p, "/jobTitle"), text(p, "/jobId")) {
+        (Some(title), Some(job)) => head.push_str(&format!(" on job \"{title}\" ({job})")),
+        (None, Some(job)) => head.push_str(&format!(" on job {job}")),
+        (Some(title), None) => head.push_str(&format!(" on job \"{title}\"")),
+        (None, None) => {}
+    }
+    let mut lines = vec![format!("{head}: {}.", status(p))];
     let mut who = vec![text_or(p, "/candidate/displayName", "Freelancer")];
     if let Some(title) = text(p, "/candidate/profileTitle") {
         who.push(title);
@@ -173,10 +186,14 @@ fn proposal_summary(b: &Value, interview_asked: bool) -> String {
     if let Some(country) = text(p, "/candidate/country") {
         who.push(country);
     }
+    let candidate_id =
+        text(p, "/candidate/id").or_else(|| links::text(p, &[], &["candidateId", "freelancerId"]));
     lines.push(format!(
-        "Candidate: {}; user id {}{}.",
+        "Candidate: {}; {}{}.",
         who.join(", "),
-        text_or(p, "/candidate/id", "?"),
+        candidate_id
+            .map(|id| format!("user id {id}"))
+            .unwrap_or_else(|| "the answer gives no user id".to_owned()),
         text(p, "/candidate/profileSlug")
             .map(|s| format!(", profile slug {s}"))
             .unwrap_or_default(),
@@ -225,36 +242,48 @@ fn proposal_summary(b: &Value, interview_asked: bool) -> String {
     if p.get("openLabel").is_some_and(|v| !v.is_null()) {
         lines.push("Labeling assessment: results in structuredContent (openLabel).".to_owned());
     }
-    lines.push(match p.get("contract").filter(|c| !c.is_null()) {
-        None => "Contract: none (not hired).".to_owned(),
-        Some(c) => {
-            let mut line = "Contract: hired".to_owned();
-            if let Some(id) = text(c, "/id") {
-                line.push_str(&format!(", contract {id}"));
+    let contract_id = p
+        .get("contract")
+        .and_then(|c| text(c, "/id"))
+        .or_else(|| links::text(p, &["/contractId"], &["contractId"]));
+    lines.push(
+        match (p.get("contract").filter(|c| !c.is_null()), contract_id) {
+            (None, None) => "Contract: none (not hired).".to_owned(),
+            (c, id) => {
+                let mut line = "Contract: hired".to_owned();
+                if let Some(id) = id {
+                    line.push_str(&format!(", contract {id}"));
+                }
+                if let Some(state) = c.and_then(|c| text(c, "/status")) {
+                    line.push_str(&format!(" ({state})"));
+                }
+                line.push('.');
+                line
             }
-            if let Some(state) = text(c, "/status") {
-                line.push_str(&format!(" ({state})"));
-            }
-            line.push('.');
-            line
-        }
-    });
-    if interview_asked {
-        lines.push(match b.get("interview").filter(|v| v.is_object()) {
+        },
+    );
+    match interview {
+        Interview::NotAsked => {}
+        Interview::Failed(why) => lines.push(format!(
+            "Interview transcript: could not be read ({why}). The proposal above is complete; \
+             call again with includeInterview later, or without it."
+        )),
+        Interview::Read => lines.push(match links::object(b, &["/interview"], &["interview"]) {
             None => "Interview transcript: none recorded for this proposal (interview: null)."
                 .to_owned(),
             Some(i) => {
-                let messages = items(i, "/messages");
+                let messages =
+                    links::list(i, "/messages", &["messages", "transcript"]).unwrap_or(&[]);
                 let role = |r: &str| messages.iter().filter(|m| m["role"] == r).count();
                 format!(
-                    "Interview transcript: {}, oldest first ({} from the interviewer, {} from the \
-                     candidate), in structuredContent.interview.messages.",
+                    "Interview transcript: {}, oldest first ({} from the interviewer, {} from \
+                         the candidate), in structuredContent.interview.",
                     count(messages.len(), "message", "messages"),
                     role("interviewer"),
                     role("candidate"),
                 )
             }
-        });
+        }),
     }
     if quoted {
         lines.push(FROM_OTHERS.to_owned());
@@ -263,14 +292,24 @@ fn proposal_summary(b: &Value, interview_asked: bool) -> String {
 }
 
 fn profile_summary(b: &Value) -> String {
-    let f = b.get("freelancer").unwrap_or(&Value::Null);
+    let f = links::object(b, &["/freelancer"], &["freelancer", "profile"]).unwrap_or(b);
+    let ids: Vec<String> = [
+        text(f, "/id")
+            .or_else(|| links::text(f, &[], &["userId", "freelancerId"]))
+            .map(|id| format!("user id {id}")),
+        text(f, "/profileSlug").map(|s| format!("slug {s}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let mut head = format!(
-        "{} (user id {}{})",
+        "{} ({})",
         text_or(f, "/displayName", "Freelancer"),
-        text_or(f, "/id", "?"),
-        text(f, "/profileSlug")
-            .map(|s| format!(", slug {s}"))
-            .unwrap_or_default(),
+        if ids.is_empty() {
+            "the answer gives no user id".to_owned()
+        } else {
+            ids.join(", ")
+        },
     );
     if let Some(title) = text(f, "/title") {
         head.push_str(&format!(" — {title}"));
@@ -312,20 +351,28 @@ fn profile_summary(b: &Value) -> String {
     if !facts.is_empty() {
         lines.push(format!("{}.", capitalize(&facts.join("; "))));
     }
-    lines.push(format!(
-        "Stats: earned {}, {} billed hours, job success {}, {} averaging {}.",
-        usd(f, "/stats/totalEarnedUsd"),
-        text_or(f, "/stats/billedHours", "?"),
-        text_or(f, "/stats/jobSuccessScore", "–"),
-        count(
-            f.pointer("/stats/reviewCount")
-                .and_then(Value::as_u64)
-                .unwrap_or(0) as usize,
-            "review",
-            "reviews"
-        ),
-        text_or(f, "/stats/averageRating", "–"),
-    ));
+    let mut stats = Vec::new();
+    if f.pointer("/stats/totalEarnedUsd")
+        .is_some_and(Value::is_number)
+    {
+        stats.push(format!("earned {}", usd(f, "/stats/totalEarnedUsd")));
+    }
+    if let Some(hours) = text(f, "/stats/billedHours") {
+        stats.push(format!("{hours} billed hours"));
+    }
+    if let Some(score) = text(f, "/stats/jobSuccessScore") {
+        stats.push(format!("job success {score}"));
+    }
+    if let Some(reviews) = f.pointer("/stats/reviewCount").and_then(Value::as_u64) {
+        stats.push(format!(
+            "{} averaging {}",
+            count(reviews as usize, "review", "reviews"),
+            text_or(f, "/stats/averageRating", "–")
+        ));
+    }
+    if !stats.is_empty() {
+        lines.push(format!("Stats: {}.", stats.join(", ")));
+    }
     let mut skills = Vec::new();
     for (key, label) in [
         ("/skills/tags", "tags"),
@@ -383,7 +430,7 @@ fn profile_summary(b: &Value) -> String {
     {
         lines.push(format!(
             "Latest review ({}/5): {}",
-            text_or(review, "/rating", "?"),
+            text_or(review, "/rating", "–"),
             excerpt(&comment)
         ));
         quoted = true;
@@ -429,8 +476,8 @@ impl OpenTrain {
     async fn list_proposals(&self, Args(a): Args<ListProposalsArgs>) -> CallToolResult {
         let req = Request::get("/jobs/{jobId}/proposals")
             .id("jobId", &a.job_id)
-            .query("status", a.status.as_ref())
-            .query("cursor", a.cursor.as_ref())
+            .query("status", a.status.as_deref())
+            .query("cursor", a.cursor.as_deref())
             .query("limit", a.limit);
         self.run(req, |b| {
             let mut out = format!("Job {}: ", a.job_id);
@@ -458,7 +505,11 @@ impl OpenTrain {
     async fn get_proposal(&self, Args(a): Args<GetProposalArgs>) -> CallToolResult {
         let req = Request::get("/proposals/{proposalId}").id("proposalId", &a.proposal_id);
         if a.include_interview != Some(true) {
-            return self.run(req, |b| proposal_summary(b, false)).await;
+            return self
+                .run(req, |b| {
+                    proposal_summary(b, &a.proposal_id, &Interview::NotAsked)
+                })
+                .await;
         }
         let proposal = match self.call(&req).await {
             Ok(response) => response.body,
@@ -466,16 +517,29 @@ impl OpenTrain {
         };
         let req =
             Request::get("/proposals/{proposalId}/interview").id("proposalId", &a.proposal_id);
-        let interview = match self.call(&req).await {
-            Ok(response) => response.body,
+        let (interview, outcome) = match self.call(&req).await {
+            Ok(response) => (response.body, Interview::Read),
             // No interview recorded: the proposal is still worth returning.
-            Err(ApiError::Http { status: 404, .. }) => {
-                Value::Object(Map::from_iter([("interview".to_owned(), Value::Null)]))
+            Err(ApiError::Http { status: 404, .. }) => (
+                Value::Object(Map::from_iter([("interview".to_owned(), Value::Null)])),
+                Interview::Read,
+            ),
+            // Any other failure: the proposal is still returned, with why the interview is not.
+            Err(e) => {
+                let error = match &e {
+                    ApiError::Http { status, body, .. } => {
+                        json!({"status": status, "error": body.as_json()})
+                    }
+                    other => json!({"error": other.to_string()}),
+                };
+                (
+                    json!({"interview": null, "interviewError": error}),
+                    Interview::Failed(error_line(&e)),
+                )
             }
-            Err(e) => return failure(&e, self.config()),
         };
         let body = merge(proposal, interview);
-        ok(proposal_summary(&body, true), body)
+        ok(proposal_summary(&body, &a.proposal_id, &outcome), body)
     }
 
     /// Read an AI trainer's profile, masked (first name + last initial, no contact details): title, bio, skills, rate, stats, labeling and work experience, education, reviews, languages. Requires proposals:read. Wraps GET /freelancers/{idOrSlug}.
@@ -515,19 +579,29 @@ impl OpenTrain {
             .unwrap_or(response.status == 200);
         let trainer = text(b, "/freelancerId").unwrap_or_else(|| a.freelancer_id.to_string());
         let job = text(b, "/jobId").unwrap_or_else(|| a.job_id.to_string());
-        let proposal = text_or(b, "/proposalId", "?");
         let head = if already {
             format!(
                 "Already invited: AI trainer {trainer} was invited to job {job} before; nothing \
-                 new was created. Existing proposal: {proposal}."
+                 new was created."
             )
         } else {
-            format!("Invited AI trainer {trainer} to job {job}. New proposal: {proposal}.")
+            format!("Invited AI trainer {trainer} to job {job}.")
         };
-        let text = format!(
-            "{head}\nFollow it with opentrain_get_proposal (proposalId \"{proposal}\"); to \
-             message them first, opentrain_start_proposal_conversation."
-        );
+        let proposal = links::text(b, &["/proposalId", "/proposal/id"], &["proposalId"]);
+        let text = match proposal {
+            Some(proposal) => format!(
+                "{head} {} proposal: {proposal}.\nFollow it with opentrain_get_proposal \
+                 (proposalId \"{proposal}\"); to message them first, \
+                 opentrain_start_proposal_conversation.",
+                if already { "Existing" } else { "New" }
+            ),
+            None => format!(
+                "{head} The answer carries no proposal id. {}\nFind the proposal with \
+                 opentrain_list_proposals (jobId \"{job}\"); to message them first, \
+                 opentrain_start_proposal_conversation.",
+                links::what_it_says(b)
+            ),
+        };
         ok(text, response.body)
     }
 
@@ -552,17 +626,28 @@ impl OpenTrain {
                 milestone: &a.milestone,
                 confirm_not_fit_override: a.confirm_not_fit_override,
             });
-        self.run(req, |b| {
+        self.run_status(req, |status, b| {
+            let approval = Approval::find(b);
+            let proposal =
+                text(approval.object, "/proposalId").unwrap_or_else(|| a.proposal_id.to_string());
+            if !approval.pending(status) {
+                return format!(
+                    "Hire requested for proposal {proposal}: the API answered {status}, not 202, \
+                     and shows no pending approval, so do not assume anything was hired. {}\n\
+                     Check with opentrain_get_proposal (proposalId \"{proposal}\") and \
+                     opentrain_list_contracts.",
+                    links::what_it_says(b)
+                );
+            }
             format!(
-                "Hire requested for proposal {}: NOT hired yet.\n{}\n\
+                "Hire requested for proposal {proposal}: NOT hired yet.\n{}\n\
                  On confirmation OpenTrain accepts the proposal, creates the contract and funds \
                  the first milestone into escrow (paid out only when the milestone is approved). \
                  The human picks card or credit balance and may adjust the milestone. Charge = \
                  amount + 10% marketplace fee + $9.95 contract fee: {} for the {} requested.\n\
                  Repeating this call with the same terms returns the same approval; different \
                  terms replace it.",
-                text(b, "/approval/proposalId").unwrap_or_else(|| a.proposal_id.to_string()),
-                approval(b),
+                approval.summary(b),
                 hire_charge(amount),
                 dollars(amount),
             )

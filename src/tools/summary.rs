@@ -3,6 +3,8 @@
 
 use serde_json::Value;
 
+use super::result::links;
+
 /// `v.pointer(pointer)` without its cost: serde_json allocates two strings per path segment to
 /// unescape `~1`/`~0`, which made the pointers of a summary a fifth of a call's CPU time. Paths
 /// without `~` are walked in place; the rest go to serde_json.
@@ -108,6 +110,9 @@ pub const LIST_LIMIT: usize = 20;
 
 /// A list summary: the count, one line per item (at most [`LIST_LIMIT`]), and the paging line.
 ///
+/// The items are read where the docs put them (`items_pointer`, e.g. `/jobs`), else under the
+/// same name deeper, a common list key (`items`, `data`, …) or the answer's first list of objects
+/// (see [`links::list`]). An answer with no list at all says what it does contain.
 /// `noun` is `(singular, plural)`; `line` renders one item on one line.
 pub fn list(
     body: &Value,
@@ -115,7 +120,25 @@ pub fn list(
     noun: (&str, &str),
     line: impl Fn(&Value) -> String,
 ) -> String {
-    let all = items(body, items_pointer);
+    let name = items_pointer.rsplit('/').next().unwrap_or_default();
+    match links::list(body, items_pointer, &[name]) {
+        Some(all) => list_of(all, body, noun, line),
+        None => format!(
+            "The answer has no list of {} where expected. {}{}",
+            noun.1,
+            links::what_it_says(body),
+            page_line(body)
+        ),
+    }
+}
+
+/// [`list`] over items already found; `body` gives the paging line.
+pub fn list_of(
+    all: &[Value],
+    body: &Value,
+    noun: (&str, &str),
+    line: impl Fn(&Value) -> String,
+) -> String {
     let mut out = if all.is_empty() {
         format!("No {}.", noun.1)
     } else {
@@ -135,28 +158,38 @@ pub fn list(
     out
 }
 
-/// How to get the next page, from the answer's `nextCursor`: a cursor to pass back, or that this
-/// was the last page. Empty when the endpoint is not paginated.
+/// How to get the next page, from the answer's cursor (`nextCursor`, or wherever the answer puts
+/// it): a cursor to pass back, or that this was the last page. Empty when the answer says
+/// nothing about pages.
 pub fn page_line(body: &Value) -> String {
-    match body.get("nextCursor") {
-        Some(Value::String(cursor)) if !cursor.is_empty() => {
+    match links::page(body) {
+        links::Page::Next(cursor) => {
             format!("\nMore results: call again with cursor \"{cursor}\".")
         }
-        Some(Value::Null) => "\nThis is the last page.".to_owned(),
-        _ => String::new(),
+        links::Page::Last => "\nThis is the last page.".to_owned(),
+        links::Page::Unsaid => String::new(),
     }
 }
 
-/// Cents as dollars: `12345` → `$123.45`.
+/// An item's id, at `/id` or under another id key of the item (`jobId`, `proposalId`, …), for a
+/// list line.
+pub fn item_id(item: &Value, keys: &[&str]) -> Option<String> {
+    links::text(item, &["/id"], keys)
+}
+
+/// Cents as dollars: `12345` → `$123.45`; `(amount not stated)` when absent.
 pub fn cents(v: &Value, pointer: &str) -> String {
     match self::pointer(v, pointer).and_then(Value::as_i64) {
         Some(c) => {
             let sign = if c < 0 { "-" } else { "" };
             format!("{sign}${}.{:02}", c.abs() / 100, c.abs() % 100)
         }
-        None => "?".to_owned(),
+        None => NO_AMOUNT.to_owned(),
     }
 }
+
+/// What a summary says for an amount the answer does not give.
+pub const NO_AMOUNT: &str = "(amount not stated)";
 
 /// A dollar amount: `300` → `$300`, `12.5` → `$12.50`, `0.055` → `$0.055`.
 pub fn dollars(n: f64) -> String {
@@ -169,33 +202,119 @@ pub fn dollars(n: f64) -> String {
     }
 }
 
-/// The dollar amount at a pointer (see [`dollars`]), or `?`.
+/// The dollar amount at a pointer (see [`dollars`]), or `(amount not stated)`.
 pub fn usd(v: &Value, pointer: &str) -> String {
     match self::pointer(v, pointer).and_then(Value::as_f64) {
         Some(n) => dollars(n),
-        None => "?".to_owned(),
+        None => NO_AMOUNT.to_owned(),
     }
 }
 
-/// The summary of a co-signed request (`202` with a pending `approval`): what the human must do,
-/// by when, and how to find out that they did.
-pub fn approval(body: &Value) -> String {
-    let id = text_or(body, "/approval/id", "?");
-    format!(
-        "Nothing has happened yet and no money has moved: a signed-in human must confirm this at \
-         {} before {}. Share that link with your human now.\n\
-         Approval {id} ({}, {}). To see when it is confirmed, declined or expired, call \
-         opentrain_get_approval with approvalId \"{id}\", or watch opentrain_poll_updates for an \
-         approval.confirmed event.",
-        text_or(
-            body,
-            "/approval/approvalUrl",
-            "the approval page in the OpenTrain app"
-        ),
-        text_or(body, "/approval/expiresAt", "it expires (about 72 h)"),
-        text_or(body, "/approval/type", "approval"),
-        text_or(body, "/approval/status", "pending"),
-    )
+/// The approval types of the co-sign pattern.
+const APPROVAL_TYPES: [&str; 4] = [
+    "proposal_hire",
+    "milestone_fund",
+    "milestone_approve",
+    "contract_end",
+];
+
+/// A co-sign approval as an answer gives it: under `approval` (documented), under another key,
+/// or flat at the top level.
+pub struct Approval<'v> {
+    /// The approval object itself (the body when flat).
+    pub object: &'v Value,
+    pub id: Option<String>,
+    pub url: Option<String>,
+    pub expires: Option<String>,
+    pub kind: Option<String>,
+    pub state: Option<String>,
+}
+
+impl<'v> Approval<'v> {
+    /// Finds the approval in an answer, wherever it is.
+    pub fn find(body: &'v Value) -> Approval<'v> {
+        let nested = links::object(body, &["/approval"], &["approval"]);
+        let flat = nested.is_none()
+            && (body.get("approvalUrl").is_some()
+                || text(body, "/type").is_some_and(|t| APPROVAL_TYPES.contains(&t.as_str())));
+        let object = nested.unwrap_or(body);
+        let own_id = if nested.is_some() || flat {
+            text(object, "/id")
+        } else {
+            None
+        };
+        let url = links::url(object, &["/approvalUrl"], &["approvalUrl"])
+            .or_else(|| links::url(body, &[], &["approvalUrl"]))
+            .or_else(|| {
+                links::all_links(body, 10)
+                    .into_iter()
+                    .map(|(_, u)| u)
+                    .find(|u| u.contains("/approvals/"))
+            });
+        Approval {
+            object,
+            id: own_id.or_else(|| links::text(body, &[], &["approvalId"])),
+            url,
+            expires: text(object, "/expiresAt").or_else(|| links::text(body, &[], &["expiresAt"])),
+            kind: text(object, "/type"),
+            state: text(object, "/status"),
+        }
+    }
+
+    /// Whether a human still has to act: the answer is a 202 (the co-sign status), or it shows a
+    /// pending approval.
+    pub fn pending(&self, http_status: u16) -> bool {
+        http_status == 202 || self.state.as_deref() == Some("pending")
+    }
+
+    /// The summary of a co-signed request: what the human must open first, then how to follow
+    /// it. Never a placeholder: a missing link or id is said, with what the answer gives.
+    pub fn summary(&self, body: &Value) -> String {
+        let deadline = match &self.expires {
+            Some(at) => format!(" before {at}"),
+            None => " (approvals expire after about 72 h)".to_owned(),
+        };
+        let mut out = match &self.url {
+            Some(url) => format!(
+                "Nothing has happened yet and no money has moved: a signed-in human must \
+                 confirm this at {url}{deadline}. Share that link with your human now."
+            ),
+            None => format!(
+                "Nothing has happened yet and no money has moved: a signed-in human must \
+                 confirm this in the OpenTrain app{deadline}. The answer carries no \
+                 approvalUrl. {}",
+                links::what_it_says(body)
+            ),
+        };
+        match &self.id {
+            Some(id) => {
+                let about: Vec<&str> = [self.kind.as_deref(), self.state.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                let about = if about.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", about.join(", "))
+                };
+                out.push_str(&format!(
+                    "\nApproval {id}{about}. To see when it is confirmed, declined or expired, \
+                     call opentrain_get_approval with approvalId \"{id}\"{}, or watch \
+                     opentrain_poll_updates for an approval.confirmed event.",
+                    if self.url.is_none() {
+                        " (its answer carries the approvalUrl)"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            None => out.push_str(
+                "\nThe answer carries no approval id: watch opentrain_poll_updates for an \
+                 approval.confirmed event to learn the outcome.",
+            ),
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -263,7 +382,7 @@ mod tests {
         assert_eq!(usd(&v, "/d"), "$0.06");
         assert_eq!(dollars(12.5), "$12.50");
         assert_eq!(dollars(0.055), "$0.055");
-        assert_eq!(usd(&v, "/missing"), "?");
+        assert_eq!(usd(&v, "/missing"), NO_AMOUNT);
     }
 
     #[test]
@@ -281,10 +400,9 @@ mod tests {
 
     #[test]
     fn approvals_name_the_link_and_the_deadline() {
-        let out = approval(
-            &json!({"approval": {"id": "ap1", "type": "milestone_fund", "status": "pending",
-            "approvalUrl": "https://app.opentrain.ai/approvals/ap1", "expiresAt": "2026-06-15T10:00:00.000Z"}}),
-        );
+        let body = json!({"approval": {"id": "ap1", "type": "milestone_fund", "status": "pending",
+            "approvalUrl": "https://app.opentrain.ai/approvals/ap1", "expiresAt": "2026-06-15T10:00:00.000Z"}});
+        let out = Approval::find(&body).summary(&body);
         assert!(out.contains(
             "confirm this at https://app.opentrain.ai/approvals/ap1 before 2026-06-15T10:00:00.000Z"
         ));

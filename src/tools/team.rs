@@ -11,6 +11,7 @@ use rmcp::{tool, tool_router};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::result::links;
 use super::summary::{self, count, items, text, text_or};
 use super::{Args, schema};
 use crate::api::Request;
@@ -25,45 +26,73 @@ pub struct InviteTeamMemberArgs {
 }
 
 fn member_line(member: &Value) -> String {
-    format!(
-        "{} <{}> {}, joined {}",
+    let mut line = format!(
+        "{} <{}>",
         text_or(member, "/name", "(no name)"),
         text_or(member, "/email", "no email"),
-        text_or(member, "/role", "?"),
-        text_or(member, "/joinedAt", "?"),
-    )
+    );
+    if let Some(role) = text(member, "/role") {
+        line.push_str(&format!(" {role}"));
+    }
+    if let Some(at) = text(member, "/joinedAt") {
+        line.push_str(&format!(", joined {at}"));
+    }
+    line
 }
 
 fn invite_line(invite: &Value) -> String {
-    format!(
-        "{} (invite {}), sent {}, expires {}",
-        text_or(invite, "/email", "?"),
-        text_or(invite, "/id", "?"),
-        text_or(invite, "/createdAt", "?"),
-        text_or(invite, "/expiresAt", "?"),
-    )
+    let mut line = text_or(invite, "/email", "(no email)");
+    if let Some(id) = super::summary::item_id(invite, &["inviteId"]) {
+        line.push_str(&format!(" (invite {id})"));
+    }
+    if let Some(at) = text(invite, "/createdAt") {
+        line.push_str(&format!(", sent {at}"));
+    }
+    if let Some(at) = text(invite, "/expiresAt") {
+        line.push_str(&format!(", expires {at}"));
+    }
+    line
+}
+
+/// The team object of an answer: under `team` (documented), under another key, or flat.
+fn team_of(body: &Value) -> &Value {
+    links::object(body, &["/team"], &["team"]).unwrap_or(body)
+}
+
+/// One of the team's lists: only under its own name (or nested deeper), never another list.
+fn team_list(team: &Value, name: &str, noun: (&str, &str), line: fn(&Value) -> String) -> String {
+    match links::list_named(team, &format!("/{name}"), &[name]) {
+        Some(all) => summary::list_of(all, &Value::Null, noun, line),
+        None => format!("No {} listed.", noun.1),
+    }
 }
 
 /// The team object: organization and owner, members, pending invites.
 fn team_summary(team: &Value) -> String {
-    let members = summary::list(team, "/members", ("member", "members"), member_line);
-    let invites = summary::list(
+    let members = team_list(team, "members", ("member", "members"), member_line);
+    let invites = team_list(
         team,
-        "/invites",
+        "invites",
         ("pending invite", "pending invites"),
         invite_line,
     );
-    format!(
-        "Team of {} ({}), owner {}.\n{members}\n{invites}",
-        text_or(team, "/organization/name", "an unnamed organization"),
-        text_or(team, "/organization/id", "?"),
-        text_or(team, "/organization/ownerName", "unknown"),
-    )
+    let org = links::object(team, &["/organization"], &["organization"]).unwrap_or(team);
+    let mut head = format!(
+        "Team of {}",
+        text_or(org, "/name", "an unnamed organization")
+    );
+    if let Some(id) = text(org, "/id").or_else(|| links::text(team, &[], &["organizationId"])) {
+        head.push_str(&format!(" ({id})"));
+    }
+    if let Some(owner) = text(org, "/ownerName") {
+        head.push_str(&format!(", owner {owner}"));
+    }
+    format!("{head}.\n{members}\n{invites}")
 }
 
 fn invite_summary(body: &Value, asked: &str) -> String {
     let email = text(body, "/email").unwrap_or_else(|| asked.to_owned());
-    let team = body.get("team").unwrap_or(&Value::Null);
+    let team = team_of(body);
     let outcome = match text(body, "/status").as_deref() {
         Some("invite_created") => {
             let expires = items(team, "/invites")
@@ -115,10 +144,8 @@ impl OpenTrain {
         )
     )]
     async fn get_team(&self) -> CallToolResult {
-        self.run(Request::get("/team"), |b| {
-            team_summary(b.get("team").unwrap_or(&Value::Null))
-        })
-        .await
+        self.run(Request::get("/team"), |b| team_summary(team_of(b)))
+            .await
     }
 
     /// Invite a human to the employer team by email: an existing user is added at once (member_added), others get an email (invite_created), members stay as they are (already_member). Requires team:write, feature public_api_team, a claimed account. Wraps POST /team/invites.

@@ -15,6 +15,7 @@ use rmcp::{tool, tool_router};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::result::links;
 use super::summary::{self, joined, text, text_or};
 use super::{Args, schema};
 use crate::api::Request;
@@ -71,9 +72,10 @@ fn token_line(record: &Value, ours: Option<&Secret>) -> String {
     let mut line = format!(
         "\"{}\" {} {} {}; scopes {}; last used {}",
         text_or(record, "/name", "(unnamed)"),
-        text_or(record, "/id", "?"),
+        super::summary::item_id(record, &["tokenId"])
+            .unwrap_or_else(|| "(no id in the answer)".to_owned()),
         text_or(record, "/preview", "(no preview)"),
-        text_or(record, "/status", "?"),
+        text_or(record, "/status", "status not stated"),
         joined(record, "/scopes"),
         text_or(record, "/lastUsedAt", "never"),
     );
@@ -86,16 +88,21 @@ fn token_line(record: &Value, ours: Option<&Secret>) -> String {
     line
 }
 
-fn revoked_summary(body: &Value, ours: Option<&Secret>, source: &TokenSource) -> String {
-    let record = body.get("token").unwrap_or(&Value::Null);
+fn revoked_summary(
+    body: &Value,
+    asked: &Id,
+    ours: Option<&Secret>,
+    source: &TokenSource,
+) -> String {
+    let record = links::object(body, &["/token"], &["token"]).unwrap_or(body);
     let mut out = format!(
         "Revoked token \"{}\" ({}, {}; scopes {}): status {} since {}. It stopped working \
          immediately; this cannot be undone.",
         text_or(record, "/name", "(unnamed)"),
-        text_or(record, "/id", "?"),
+        text(record, "/id").unwrap_or_else(|| asked.to_string()),
         text_or(record, "/preview", "no preview"),
         joined(record, "/scopes"),
-        text_or(record, "/status", "?"),
+        text_or(record, "/status", "revoked"),
         text_or(record, "/revokedAt", "now"),
     );
     if is_ours(record, ours) {
@@ -150,8 +157,10 @@ impl OpenTrain {
             Err(_) => (None, TokenSource::None),
         };
         let req = Request::delete("/tokens/{tokenId}").id("tokenId", &a.token_id);
-        self.run(req, move |b| revoked_summary(b, ours.as_ref(), &source))
-            .await
+        self.run(req, move |b| {
+            revoked_summary(b, &a.token_id, ours.as_ref(), &source)
+        })
+        .await
     }
 }
 

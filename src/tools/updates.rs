@@ -14,7 +14,8 @@ use rmcp::{tool, tool_router};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::summary::{LIST_LIMIT, count, flag, items, text, text_or};
+use super::result::links;
+use super::summary::{LIST_LIMIT, count, text, text_or};
 use super::{Args, schema};
 use crate::api::Request;
 use crate::server::OpenTrain;
@@ -45,8 +46,11 @@ fn read_tool(event_type: &str) -> Option<&'static str> {
 
 /// One event on one line: id, type, the ids (and states) in `data`, and the tool to read it with.
 fn event_line(event: &Value) -> String {
-    let kind = text_or(event, "/type", "?");
-    let mut line = format!("#{} {kind}", text_or(event, "/id", "?"));
+    let kind = text_or(event, "/type", "event");
+    let mut line = match super::summary::item_id(event, &["eventId"]) {
+        Some(id) => format!("#{id} {kind}"),
+        None => kind.clone(),
+    };
     let fields: Vec<String> = event
         .get("data")
         .and_then(Value::as_object)
@@ -70,7 +74,7 @@ fn event_line(event: &Value) -> String {
 }
 
 fn poll_summary(body: &Value, sent_cursor: Option<&str>) -> String {
-    let events = items(body, "/events");
+    let events = links::list(body, "/events", &["events"]).unwrap_or_default();
     let mut out = if events.is_empty() {
         "No new events.".to_owned()
     } else {
@@ -89,12 +93,19 @@ fn poll_summary(body: &Value, sent_cursor: Option<&str>) -> String {
             events.len() - LIST_LIMIT
         ));
     }
-    let next = text(body, "/nextCursor").or_else(|| sent_cursor.map(str::to_owned));
+    let next = match links::page(body) {
+        links::Page::Next(cursor) => Some(cursor),
+        // The feed never ends: without a new cursor, the one just sent still holds.
+        links::Page::Last | links::Page::Unsaid => sent_cursor.map(str::to_owned),
+    };
     let again = match &next {
         Some(cursor) => format!("with cursor \"{cursor}\""),
         None => "without a cursor".to_owned(),
     };
-    if flag(body, "/hasMore") {
+    let has_more = links::find(body, &["/hasMore"], &["hasMore"], Value::is_boolean)
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if has_more {
         out.push_str(&format!(
             "\nhasMore: true — more events are waiting: poll again now {again}."
         ));
@@ -122,7 +133,7 @@ impl OpenTrain {
         )
     )]
     async fn poll_updates(&self, Args(a): Args<PollUpdatesArgs>) -> CallToolResult {
-        let cursor = a.cursor.filter(|c| !c.is_empty());
+        let cursor = a.cursor.filter(|c| !c.trim().is_empty());
         let req = Request::get("/updates")
             .query("cursor", cursor.as_deref())
             .query("limit", a.limit);

@@ -16,17 +16,18 @@ use rmcp::{tool, tool_router};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::result::links;
 use super::summary::{self, joined, text, text_or};
 use super::{Args, schema};
 use crate::api::Request;
 use crate::server::OpenTrain;
-use crate::validate::{HttpsUrl, Id, NonEmptyList};
+use crate::validate::{Id, NonEmptyList, WebhookUrl};
 
 #[derive(Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateWebhookArgs {
-    /// Public https endpoint for signed POST deliveries, e.g. "https://example.com/hooks/opentrain".
-    url: HttpsUrl,
+    /// https endpoint for signed POST deliveries, e.g. "https://example.com/hooks/opentrain" (http only to localhost, for development).
+    url: WebhookUrl,
     /// At least one of: proposal.received, proposal.status_changed, message.received, contract.created, milestone.status_changed, payment.pending, approval.confirmed, contract.budget_state_changed.
     event_types: NonEmptyList,
 }
@@ -49,7 +50,7 @@ fn is_disabled(webhook: &Value) -> bool {
 
 /// `ACTIVE`, or `DISABLED since <when> (<why>)`.
 fn status(webhook: &Value) -> String {
-    let status = text_or(webhook, "/status", "?");
+    let status = text_or(webhook, "/status", "status not stated");
     if !is_disabled(webhook) {
         return status;
     }
@@ -64,18 +65,25 @@ fn status(webhook: &Value) -> String {
 fn webhook_line(webhook: &Value) -> String {
     format!(
         "{} {} {} — {}",
-        text_or(webhook, "/id", "?"),
+        super::summary::item_id(webhook, &["webhookId"])
+            .unwrap_or_else(|| "(no id in the answer)".to_owned()),
         status(webhook),
         text_or(webhook, "/url", "(no url)"),
         joined(webhook, "/eventTypes"),
     )
 }
 
+/// The subscription object of an answer: under `webhook` (documented), under another key, or
+/// the answer itself when flat.
+fn webhook_of(body: &Value) -> &Value {
+    links::object(body, &["/webhook"], &["webhook", "subscription"]).unwrap_or(body)
+}
+
 /// One subscription in detail.
-fn webhook_detail(webhook: &Value) -> String {
+fn webhook_detail(webhook: &Value, asked: &Id) -> String {
     let mut out = format!(
         "Webhook {}: {}\nURL: {}\nEvent types: {}\nCreated {}.",
-        text_or(webhook, "/id", "?"),
+        text(webhook, "/id").unwrap_or_else(|| asked.to_string()),
         status(webhook),
         text_or(webhook, "/url", "(no url)"),
         joined(webhook, "/eventTypes"),
@@ -88,16 +96,26 @@ fn webhook_detail(webhook: &Value) -> String {
     out
 }
 
-fn created_summary(body: &Value) -> String {
-    let hook = body.get("webhook").unwrap_or(&Value::Null);
-    let head = format!(
-        "Webhook {} created ({}) for {} on: {}.",
-        text_or(hook, "/id", "?"),
-        text_or(hook, "/status", "?"),
-        text_or(hook, "/url", "(no url)"),
-        joined(hook, "/eventTypes"),
-    );
-    let secret = match text(body, "/secret") {
+fn created_summary(body: &Value, asked: &CreateWebhookArgs) -> String {
+    let hook = webhook_of(body);
+    let url = text(hook, "/url").unwrap_or_else(|| asked.url.to_string());
+    let events = if summary::strings(hook, "/eventTypes").is_empty() {
+        asked.event_types.as_slice().join(", ")
+    } else {
+        joined(hook, "/eventTypes")
+    };
+    let status = text(hook, "/status")
+        .map(|s| format!(" ({s})"))
+        .unwrap_or_default();
+    let head = match links::text(hook, &["/id"], &["webhookId"]) {
+        Some(id) => format!("Webhook {id} created{status} for {url} on: {events}."),
+        None => format!(
+            "Webhook created{status} for {url} on: {events}. The answer gives no webhook id \
+             (opentrain_list_webhooks shows it). {}",
+            links::what_it_says(body)
+        ),
+    };
+    let secret = match links::text(body, &["/secret"], &["secret", "signingSecret"]) {
         Some(secret) => format!(
             "Signing secret: {secret}\n\
              Store this secret now (e.g. in the receiver's secret store): it is shown only this \
@@ -130,8 +148,10 @@ impl OpenTrain {
         )
     )]
     async fn create_webhook(&self, Args(a): Args<CreateWebhookArgs>) -> CallToolResult {
-        self.run(Request::post("/webhooks").json(&a), created_summary)
-            .await
+        self.run(Request::post("/webhooks").json(&a), |b| {
+            created_summary(b, &a)
+        })
+        .await
     }
 
     /// List the webhook subscriptions (at most 10): url, event types, status, and why one was disabled. Signing secrets are never shown. Requires webhooks:manage + feature public_api_webhooks. Wraps GET /webhooks.
@@ -148,7 +168,8 @@ impl OpenTrain {
     async fn list_webhooks(&self) -> CallToolResult {
         self.run(Request::get("/webhooks"), |b| {
             let mut out = summary::list(b, "/webhooks", ("webhook", "webhooks"), webhook_line);
-            if summary::items(b, "/webhooks").iter().any(is_disabled) {
+            let all = links::list(b, "/webhooks", &["webhooks"]).unwrap_or_default();
+            if all.iter().any(is_disabled) {
                 out.push('\n');
                 out.push_str(REVIVE);
             }
@@ -171,10 +192,8 @@ impl OpenTrain {
     )]
     async fn get_webhook(&self, Args(a): Args<WebhookIdArgs>) -> CallToolResult {
         let req = Request::get("/webhooks/{webhookId}").id("webhookId", &a.webhook_id);
-        self.run(req, |b| {
-            webhook_detail(b.get("webhook").unwrap_or(&Value::Null))
-        })
-        .await
+        self.run(req, |b| webhook_detail(webhook_of(b), &a.webhook_id))
+            .await
     }
 
     /// Delete a webhook subscription for good; deliveries stop at once. It is also how to replace a lost secret or revive a DISABLED webhook: delete, then create anew. Requires webhooks:manage + feature public_api_webhooks. Wraps DELETE /webhooks/{webhookId}.
@@ -192,15 +211,28 @@ impl OpenTrain {
     async fn delete_webhook(&self, Args(a): Args<WebhookIdArgs>) -> CallToolResult {
         let req = Request::delete("/webhooks/{webhookId}").id("webhookId", &a.webhook_id);
         self.run(req, |b| {
-            let hook = b.get("webhook").unwrap_or(&Value::Null);
+            let hook = webhook_of(b);
+            let mut about = Vec::new();
+            if let Some(url) = text(hook, "/url") {
+                about.push(url);
+            }
+            if let Some(status) = text(hook, "/status") {
+                about.push(format!("was {status}"));
+            }
+            let events = summary::strings(hook, "/eventTypes");
+            if !events.is_empty() {
+                about.push(format!("events: {}", events.join(", ")));
+            }
             format!(
-                "Deleted webhook {} ({}, was {}; events: {}). Deliveries have stopped and its \
-                 delivery history is gone. To receive pushes again, create a new webhook with \
-                 opentrain_create_webhook (it gets a new secret).",
-                text_or(hook, "/id", "?"),
-                text_or(hook, "/url", "no url"),
-                text_or(hook, "/status", "?"),
-                joined(hook, "/eventTypes"),
+                "Deleted webhook {}{}. Deliveries have stopped and its delivery history is gone. \
+                 To receive pushes again, create a new webhook with opentrain_create_webhook (it \
+                 gets a new secret).",
+                text(hook, "/id").unwrap_or_else(|| a.webhook_id.to_string()),
+                if about.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", about.join("; "))
+                },
             )
         })
         .await
