@@ -300,6 +300,75 @@ async fn the_server_starts_with_a_corrupt_file_and_tools_explain_it() {
     assert!(h.requests().await.is_empty());
 }
 
+/// Tools that send no token do not need the credentials file: an unreadable one does not block
+/// them (issue 10). The base URL then comes from the environment or the default.
+#[tokio::test]
+async fn tools_that_need_no_file_work_with_a_corrupt_one() {
+    let h = Harness::with(Setup {
+        env_token: None,
+        file: Some("{ not json".into()),
+        ..Setup::default()
+    })
+    .await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "jobs": [], "nextCursor": null,
+            "user_code": "439218",
+            "verification_uri": "https://app.opentrain.ai/claim?token=ot_cat_1",
+            "expires_in": 1800, "interval": 5, "email_sent": true
+        })))
+        .mount(&h.api)
+        .await;
+    let r = h.call("opentrain_search_jobs", json!({"q": "audio"})).await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let r = h
+        .call(
+            "opentrain_claim_account",
+            json!({"email": "owner@example.com", "claimToken": CLM}),
+        )
+        .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    assert!(
+        text(&r).contains(
+            "open https://app.opentrain.ai/claim?token=ot_cat_1 and enter the code 439218"
+        ),
+        "{}",
+        text(&r)
+    );
+    let reqs = h.requests().await;
+    assert_eq!(reqs.len(), 2);
+    assert_sent(
+        &reqs[0],
+        &Sent {
+            method: "GET",
+            path: "/api/public/v1/jobs",
+            query: Some("q=audio"),
+            bearer: None,
+            body: SentBody::None,
+        },
+    );
+    assert_sent(
+        &reqs[1],
+        &Sent {
+            method: "POST",
+            path: "/api/agent/identity/claim",
+            query: None,
+            bearer: None,
+            body: SentBody::Json(json!({"claim_token": CLM, "email": "owner@example.com"})),
+        },
+    );
+    // Without an explicit claim token the file is needed, and its problem is named.
+    let r = h
+        .call(
+            "opentrain_claim_account",
+            json!({"email": "owner@example.com"}),
+        )
+        .await;
+    assert!(is_error(&r));
+    assert!(text(&r).contains("invalid JSON"), "{}", text(&r));
+    assert_eq!(h.requests().await.len(), 2);
+}
+
 #[tokio::test]
 async fn a_cli_login_takes_effect_without_a_restart() {
     let h = Harness::with(Setup {
