@@ -73,6 +73,13 @@ pub struct ClaimStatusArgs {
     claim_token: OptionalText,
 }
 
+/// The scopes an answer lists (`scopes`, wherever it is), comma-separated, or `none listed`.
+fn scopes_of(body: &Value) -> String {
+    links::find(body, &["/scopes"], &["scopes"], Value::is_array)
+        .map(|v| joined(v, ""))
+        .unwrap_or_else(|| "none listed".to_owned())
+}
+
 /// A token an answer delivers (`access_token`, `claim_token`): at the top level as documented,
 /// else under the same key (or its camelCase form) wherever the answer puts it.
 fn delivered(body: &Value, key: &str) -> Option<Secret> {
@@ -242,7 +249,7 @@ impl OpenTrain {
              It can draft and publish jobs and read proposals now. Hiring, inviting, messaging \
              and spending unlock only after a human claims it, before {} (about 24 h).\n\
              Next: ask your human for their email address and call opentrain_claim_account with it.{}",
-            text(&body, "/registration_id")
+            links::text(&body, &["/registration_id"], &["registration_id"])
                 .map(|id| format!(" (registration {id})"))
                 .unwrap_or_default(),
             access.masked(),
@@ -250,8 +257,13 @@ impl OpenTrain {
                 .as_ref()
                 .map(Secret::masked)
                 .unwrap_or_else(|| "(none)".into()),
-            joined(&body, "/scopes"),
-            text_or(&body, "/claim_token_expires_at", "the claim deadline"),
+            scopes_of(&body),
+            links::text(
+                &body,
+                &["/claim_token_expires_at"],
+                &["claim_token_expires_at"]
+            )
+            .unwrap_or_else(|| "the claim deadline".to_owned()),
             env_token_note(self),
         );
         ok(summary, body)
@@ -439,7 +451,7 @@ impl OpenTrain {
              and webhooks:manage are never granted this way: for milestones, top-ups or webhooks \
              a human mints a token with them in the OpenTrain app (Settings → API keys).{}",
             access.masked(),
-            joined(&body, "/scopes"),
+            scopes_of(&body),
             env_token_note(self),
         );
         ok(summary, body)

@@ -68,7 +68,7 @@ fn webhook_line(webhook: &Value) -> String {
         super::summary::item_id(webhook, &["webhookId"])
             .unwrap_or_else(|| "(no id in the answer)".to_owned()),
         status(webhook),
-        text_or(webhook, "/url", "(no url)"),
+        text_or(webhook, "/url", "(url not in the answer)"),
         joined(webhook, "/eventTypes"),
     )
 }
@@ -85,7 +85,7 @@ fn webhook_detail(webhook: &Value, asked: &Id) -> String {
         "Webhook {}: {}\nURL: {}\nEvent types: {}\nCreated {}.",
         text(webhook, "/id").unwrap_or_else(|| asked.to_string()),
         status(webhook),
-        text_or(webhook, "/url", "(no url)"),
+        text_or(webhook, "/url", "not in the answer"),
         joined(webhook, "/eventTypes"),
         text_or(webhook, "/createdAt", "at an unrecorded time"),
     );
