@@ -75,6 +75,9 @@ pub(crate) struct Inner {
     prompts: Vec<&'static PromptDef>,
     /// Seconds between claim polls: the claim's `interval`, raised by 5 on every `slow_down`.
     pub(crate) claim_interval: AtomicU64,
+    /// Checkout links of the top-ups created in this session, so a status check of a PENDING
+    /// top-up can repeat the link its answer does not carry.
+    pub(crate) checkout_links: tools::credits::CheckoutLinks,
 }
 
 impl OpenTrain {
@@ -150,6 +153,7 @@ impl OpenTrain {
             tools,
             prompts,
             claim_interval: AtomicU64::new(5),
+            checkout_links: Default::default(),
         }))
     }
 

@@ -151,6 +151,61 @@ async fn top_up_status_says_what_to_do_next() {
     }
 }
 
+/// The documented status answer carries no checkout link: a PENDING top-up created in this
+/// session gets its link repeated from the create answer.
+#[tokio::test]
+async fn a_pending_top_up_repeats_its_checkout_link() {
+    use wiremock::matchers::method;
+    let h = Harness::new().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("credits_top_up_created")))
+        .mount(&h.api)
+        .await;
+    let mut pending = fixture("credits_top_up");
+    pending["topUp"]["status"] = json!("PENDING");
+    pending["topUp"]["completedAt"] = json!(null);
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(pending))
+        .mount(&h.api)
+        .await;
+    let link = "https://checkout.stripe.com/c/pay/cs_live_...";
+    // Before the create, nothing to repeat, and nothing made up.
+    let r = h
+        .call(
+            "opentrain_get_credit_top_up",
+            json!({"topUpId": "<TOP_UP_ID>"}),
+        )
+        .await;
+    let t = text(&r);
+    assert!(
+        !t.contains(link) && t.contains("does not repeat the link"),
+        "{t}"
+    );
+    let r = h
+        .call("opentrain_create_credit_top_up", json!({"amountUsd": 100}))
+        .await;
+    assert!(text(&r).contains(link), "{}", text(&r));
+    let r = h
+        .call(
+            "opentrain_get_credit_top_up",
+            json!({"topUpId": "<TOP_UP_ID>"}),
+        )
+        .await;
+    let t = text(&r);
+    assert!(
+        t.contains(&format!("PENDING: awaiting your human's payment at {link}")),
+        "{t}"
+    );
+    // Another top-up's status does not borrow it.
+    let r = h
+        .call(
+            "opentrain_get_credit_top_up",
+            json!({"topUpId": "tu_other"}),
+        )
+        .await;
+    assert!(!text(&r).contains(link), "{}", text(&r));
+}
+
 #[tokio::test]
 async fn get_credits_with_no_history() {
     let h = Harness::new().await;

@@ -700,3 +700,76 @@ fn every_tool_is_covered() {
         }
     }
 }
+
+/// An empty (or blank) cursor means "no cursor" for every list tool alike: nothing is refused,
+/// and no empty `cursor=` reaches the API (issue 10, section 2).
+#[tokio::test]
+async fn an_empty_cursor_is_no_cursor_for_every_list_tool() {
+    let cases: [(&str, Value, &str, Option<&str>, Option<&str>); 6] = [
+        (
+            "opentrain_list_jobs",
+            json!({"limit": 5}),
+            "/api/public/v1/jobs/mine",
+            Some("limit=5"),
+            Some(PAT),
+        ),
+        (
+            "opentrain_search_jobs",
+            json!({"q": "audio"}),
+            "/api/public/v1/jobs",
+            Some("q=audio"),
+            None,
+        ),
+        (
+            "opentrain_list_proposals",
+            json!({"jobId": "j1"}),
+            "/api/public/v1/jobs/j1/proposals",
+            None,
+            Some(PAT),
+        ),
+        (
+            "opentrain_read_messages",
+            json!({}),
+            "/api/public/v1/messages",
+            None,
+            Some(PAT),
+        ),
+        (
+            "opentrain_list_credit_ledger",
+            json!({}),
+            "/api/public/v1/credits/ledger",
+            None,
+            Some(PAT),
+        ),
+        (
+            "opentrain_poll_updates",
+            json!({}),
+            "/api/public/v1/updates",
+            None,
+            Some(PAT),
+        ),
+    ];
+    for (tool, args, path, query, bearer) in cases {
+        for cursor in ["", "   "] {
+            let mut args = args.clone();
+            args["cursor"] = json!(cursor);
+            let h = Harness::new().await;
+            Mock::given(any())
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({"nextCursor": null})))
+                .mount(&h.api)
+                .await;
+            let r = h.call(tool, args.clone()).await;
+            assert!(!is_error(&r), "{tool} {args}: {}", text(&r));
+            assert_sent(
+                &h.only_request().await,
+                &Sent {
+                    method: "GET",
+                    path,
+                    query,
+                    bearer,
+                    body: SentBody::None,
+                },
+            );
+        }
+    }
+}

@@ -10,6 +10,9 @@
 //! Amounts come back in cents and are shown in dollars. A top-up never moves money by itself:
 //! its summary hands the human the Stripe `checkoutUrl` to pay.
 
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
 use rmcp::model::CallToolResult;
 use rmcp::schemars::{self, JsonSchema};
 use rmcp::{tool, tool_router};
@@ -44,6 +47,33 @@ pub struct CreateCreditTopUpArgs {
 pub struct GetCreditTopUpArgs {
     /// Top-up id from opentrain_create_credit_top_up, e.g. "tu_123".
     top_up_id: Id,
+}
+
+/// The checkout links of top-ups created in this session, by top-up id (the most recent
+/// [`CheckoutLinks::MAX`]). `GET /credits/top-ups/{id}` does not return the link, so this is how a
+/// status check of a PENDING top-up can hand it to the human again.
+#[derive(Default)]
+pub struct CheckoutLinks(Mutex<VecDeque<(String, String)>>);
+
+impl CheckoutLinks {
+    const MAX: usize = 64;
+
+    fn remember(&self, id: &str, url: &str) {
+        let mut links = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        links.retain(|(known, _)| known != id);
+        if links.len() >= Self::MAX {
+            links.pop_front();
+        }
+        links.push_back((id.to_owned(), url.to_owned()));
+    }
+
+    fn get(&self, id: &str) -> Option<String> {
+        let links = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        links
+            .iter()
+            .find(|(known, _)| known == id)
+            .map(|(_, url)| url.clone())
+    }
 }
 
 /// Cents as a signed dollar amount: `+$100.00`, `-$25.00`.
@@ -99,15 +129,16 @@ fn top_up_of(b: &Value) -> &Value {
     links::object(b, &["/topUp"], &["topUp"]).unwrap_or(b)
 }
 
-/// What a top-up's status means for the agent and its human.
-fn top_up_status(b: &Value) -> String {
+/// What a top-up's status means for the agent and its human. `remembered` is the checkout link
+/// this session saw when the top-up was created, if any.
+fn top_up_status(b: &Value, remembered: Option<String>) -> String {
     let top_up = top_up_of(b);
     let status = text_or(top_up, "/status", "a status the answer does not give");
     let lapses = text(top_up, "/expiresAt")
         .or_else(|| links::text(b, &[], &["expiresAt"]))
         .unwrap_or_else(|| "its expiry, about 24 h after creation".to_owned());
     let meaning = match status.as_str() {
-        "PENDING" => match checkout_url(b) {
+        "PENDING" => match checkout_url(b).or(remembered) {
             Some(url) => format!(
                 "awaiting your human's payment at {url} (it lapses at {lapses}). No money has \
                  moved yet; give them the link again if needed, and check again after they pay."
@@ -217,6 +248,7 @@ impl OpenTrain {
     async fn create_credit_top_up(&self, Args(a): Args<CreateCreditTopUpArgs>) -> CallToolResult {
         let req = Request::post("/credits/top-ups").json(&json!({"amountUsd": a.amount_usd}));
         let asked = a.amount_usd.get();
+        let server = self.clone();
         self.run(req, move |b| {
             let top_up = top_up_of(b);
             let id = links::text(b, &["/topUpId", "/topUp/id"], &["topUpId"])
@@ -229,7 +261,11 @@ impl OpenTrain {
             let deadline = links::text(b, &["/expiresAt", "/topUp/expiresAt"], &["expiresAt"])
                 .map(|at| format!("before {at}"))
                 .unwrap_or_else(|| "within about 24 h".to_owned());
-            let pay = match checkout_url(b) {
+            let link = checkout_url(b);
+            if let (Some(id), Some(url)) = (&id, &link) {
+                server.0.checkout_links.remember(id, url);
+            }
+            let pay = match link {
                 Some(url) => format!(
                     "No money has moved yet: your human must open {url} and pay {deadline}. \
                      Share that link with them now."
@@ -277,13 +313,14 @@ impl OpenTrain {
     )]
     async fn get_credit_top_up(&self, Args(a): Args<GetCreditTopUpArgs>) -> CallToolResult {
         let req = Request::get("/credits/top-ups/{topUpId}").id("topUpId", &a.top_up_id);
+        let remembered = self.0.checkout_links.get(a.top_up_id.as_str());
         self.run(req, |b| {
             let top_up = top_up_of(b);
             format!(
                 "Top-up {} of {} is {}",
                 text(top_up, "/id").unwrap_or_else(|| a.top_up_id.to_string()),
                 cents(top_up, "/amountCents"),
-                top_up_status(b),
+                top_up_status(b, remembered),
             )
         })
         .await
