@@ -705,7 +705,15 @@ fn every_tool_is_covered() {
 /// and no empty `cursor=` reaches the API (issue 10, section 2).
 #[tokio::test]
 async fn an_empty_cursor_is_no_cursor_for_every_list_tool() {
-    let cases: [(&str, Value, &str, Option<&str>, Option<&str>); 6] = [
+    // (tool, arguments besides the cursor, path, query, bearer)
+    type ListCase = (
+        &'static str,
+        Value,
+        &'static str,
+        Option<&'static str>,
+        Option<&'static str>,
+    );
+    let cases: [ListCase; 6] = [
         (
             "opentrain_list_jobs",
             json!({"limit": 5}),
