@@ -147,6 +147,9 @@ async fn check(rows: Vec<Row>) {
                 .await;
             let r = h.call(row.tool, row.args.clone()).await;
             let t = text(&r);
+            if std::env::var_os("SHOW_SUMMARIES").is_some() {
+                eprintln!("=== {label}\n{t}\n");
+            }
             assert_eq!(is_error(&r), a.error, "{label}: isError:\n{t}");
             assert!(!h.requests().await.is_empty(), "{label}: nothing was sent");
             for need in &a.needs {
@@ -213,6 +216,10 @@ async fn auth_tools_keep_what_the_agent_needs() {
                 Answer {
                     error: false,
                     ..answer("pending, bare OAuth", 400, json!({"error": "authorization_pending"}), &["Pending: your human has not completed the claim yet"])
+                },
+                Answer {
+                    error: false,
+                    ..answer("slow_down as an error object", 400, json!({"error": {"code": "slow_down", "message": "Too fast"}}), &["Polling too fast (slow_down)", "Wait 10 seconds"])
                 },
                 answer("expired", 400, json!({"error": "expired_token", "error_description": "Claim window closed"}), &["expired_token", "Claim window closed", "opentrain_register_agent"]),
             ],
@@ -366,7 +373,7 @@ async fn proposals_tools_keep_what_the_agent_needs() {
             answers: vec![
                 answer("documented", 201, invited.clone(), &["New proposal: <PROPOSAL_ID>", "proposalId \"<PROPOSAL_ID>\""]),
                 answer("proposal object", 201, json!({"ok": true, "proposal": {"id": "p6"}}), &["New proposal: p6", "proposalId \"p6\""]),
-                answer("deeper", 200, json!({"ok": true, "alreadyInvited": true, "invite": {"proposalId": "p7"}}), &["Existing proposal: p7", "proposalId \"p7\""]),
+                answer("deeper", 201, json!({"ok": true, "invite": {"proposalId": "p7", "alreadyInvited": true}}), &["Already invited", "Existing proposal: p7", "proposalId \"p7\""]),
                 answer("no proposal id", 201, json!({"ok": true}), &["carries no proposal id", "opentrain_list_proposals (jobId \"job_123\")"]),
                 answer("claim error without code", 403, claim_error_without_code(), &["A human must claim this agent account first.", "claimUrl: https://app.opentrain.ai/claim", "opentrain_claim_account"]),
             ],
@@ -427,7 +434,7 @@ async fn messages_tools_keep_what_the_agent_needs() {
             answers: vec![
                 answer("documented", 200, opened.clone(), &["conversationId \"<CONVERSATION_ID>\"", "opentrain_send_message with conversationId \"<CONVERSATION_ID>\""]),
                 answer("conversation object", 200, json!({"ok": true, "conversation": {"id": "cv5"}, "created": true}), &["conversationId \"cv5\""]),
-                answer("deeper", 200, wrap("data", opened.clone()), &["conversationId \"<CONVERSATION_ID>\""]),
+                answer("deeper", 200, wrap("data", opened.clone()), &["Opened a new pre-hire thread", "conversationId \"<CONVERSATION_ID>\""]),
                 answer("no id", 200, json!({"ok": true}), &["carries no conversationId", "opentrain_read_messages"]),
             ],
         },

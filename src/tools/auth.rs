@@ -381,15 +381,16 @@ impl OpenTrain {
             .secret(&token);
         let body = match self.call(&req).await {
             Ok(response) => response.body,
+            // The OAuth `error` as documented, or the same code as `code`/`error.code`.
             Err(ApiError::Http {
                 status: 400, body, ..
             }) if matches!(
-                body.oauth_error(),
+                body.oauth_error().or(body.code()),
                 Some("authorization_pending" | "slow_down")
             ) =>
             {
                 let interval = &self.0.claim_interval;
-                if body.oauth_error() == Some("slow_down") {
+                if body.oauth_error().or(body.code()) == Some("slow_down") {
                     let slower = interval.load(Ordering::Relaxed) + 5;
                     interval.store(slower, Ordering::Relaxed);
                     return ok(
@@ -488,12 +489,20 @@ impl OpenTrain {
                 .or_else(|| links::text(b, &[], &["userId"]))
                 .map(|id| format!(", user {id}"))
                 .unwrap_or_default();
-            let mut account_line = format!("Account: {}", text_or(account, "/kind", "account"));
-            if let Some(org) = text(account, "/organizationId") {
-                account_line.push_str(&format!(" {org}"));
+            let mut account_line = "Account:".to_owned();
+            for part in [
+                text(account, "/kind"),
+                text(account, "/organizationId"),
+                text(account, "/memberRole").map(|r| format!("(role {r})")),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                account_line.push(' ');
+                account_line.push_str(&part);
             }
-            if let Some(role) = text(account, "/memberRole") {
-                account_line.push_str(&format!(" (role {role})"));
+            if account_line == "Account:" {
+                account_line.push_str(" not described in the answer");
             }
             let scopes = if summary::strings(token, "/scopes").is_empty() {
                 links::find(b, &[], &["scopes"], Value::is_array)

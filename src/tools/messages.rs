@@ -303,7 +303,10 @@ impl OpenTrain {
                     links::what_it_says(b)
                 );
             };
-            let head = if flag(b, "/created") {
+            let created = links::find(b, &["/created"], &["created"], Value::is_boolean)
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let head = if created {
                 format!(
                     "Opened a new pre-hire thread with the candidate of proposal \
                      {proposal}{job}: conversationId \"{conversation}\"."

@@ -573,10 +573,14 @@ impl OpenTrain {
             Err(e) => return failure(&e, self.config()),
         };
         let b = &response.body;
-        let already = b
-            .get("alreadyInvited")
-            .and_then(Value::as_bool)
-            .unwrap_or(response.status == 200);
+        let already = links::find(
+            b,
+            &["/alreadyInvited"],
+            &["alreadyInvited"],
+            Value::is_boolean,
+        )
+        .and_then(Value::as_bool)
+        .unwrap_or(response.status == 200);
         let trainer = text(b, "/freelancerId").unwrap_or_else(|| a.freelancer_id.to_string());
         let job = text(b, "/jobId").unwrap_or_else(|| a.job_id.to_string());
         let head = if already {

@@ -347,7 +347,12 @@ pub fn what_it_says(v: &Value) -> String {
         let compact = v.to_string();
         return format!("The answer was: {}", truncate_chars(&compact, 300));
     }
-    format!("The answer gives {}.", parts.join("; "))
+    let said = parts.join("; ");
+    if said.ends_with('.') || said.ends_with(".\"") {
+        format!("The answer gives {said}")
+    } else {
+        format!("The answer gives {said}.")
+    }
 }
 
 #[cfg(test)]
