@@ -36,6 +36,8 @@ impl Agent {
             .arg("--sandbox")
             .arg("--sandbox-dir")
             .arg(dir)
+            // The demo reads each answer's data as structuredContent and shows the summaries.
+            .args(["--result-format", "structured"])
             .env("RUST_LOG", "error")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

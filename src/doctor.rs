@@ -4,6 +4,7 @@
 use crate::api::Request;
 use crate::config::TokenSource;
 use crate::server::OpenTrain;
+use crate::tools::result::format::ResultFormat;
 use crate::tools::summary::{joined, text, text_or};
 
 /// One line of the report.
@@ -26,6 +27,16 @@ fn check(ok: bool, label: &'static str, detail: impl Into<String>) -> Check {
 pub async fn run(server: &OpenTrain, total_tools: usize) -> Vec<Check> {
     let config = server.config();
     let mut checks = Vec::new();
+    if let Some(e) = server.setup_error() {
+        checks.push(check(
+            false,
+            "configuration",
+            format!(
+                "{e}. Until this is fixed the server answers every call with this error (and says \
+                 so in its instructions) instead of calling the API."
+            ),
+        ));
+    }
     if config.is_sandbox() {
         checks.push(check(
             true,
@@ -156,6 +167,18 @@ pub async fn run(server: &OpenTrain, total_tools: usize) -> Vec<Check> {
         checks.push(check(false, "API", "not checked: no token"));
     }
     checks.push(tools_check(server, total_tools));
+    checks.push(check(
+        true,
+        "result format",
+        match server.result_format() {
+            ResultFormat::Text => "text (the default): summary and data in the text every client \
+                                   shows its model"
+                .to_owned(),
+            ResultFormat::Structured => "structured: summary as text, the API's answer as \
+                                         structuredContent"
+                .to_owned(),
+        },
+    ));
     masked(server, checks)
 }
 
@@ -172,6 +195,13 @@ fn masked(server: &OpenTrain, checks: Vec<Check>) -> Vec<Check> {
 
 fn tools_check(server: &OpenTrain, total: usize) -> Check {
     let n = server.tools().len();
+    if server.setup_error().is_some() {
+        return check(
+            false,
+            "tools",
+            "none usable until the configuration is fixed",
+        );
+    }
     check(
         n > 0,
         "tools",

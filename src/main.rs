@@ -1,6 +1,6 @@
 //! `opentrain-mcp`: flags, logging to stderr, and the stdio server (or `doctor`).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -9,6 +9,7 @@ use opentrain_mcp::config::{self, Config};
 use opentrain_mcp::filter::{self, Selection, split_list, truthy};
 use opentrain_mcp::sandbox::{self, Sandbox};
 use opentrain_mcp::secret::{Known, RedactingWriter};
+use opentrain_mcp::tools::result::format::{ENV_RESULT_FORMAT, ResultFormat};
 use opentrain_mcp::{OpenTrain, Options, doctor, serve_stdio};
 
 const HELP: &str = "\
@@ -32,22 +33,30 @@ OPTIONS (each also read from an environment variable; a flag wins):
                             (OPENTRAIN_TOOLS); alone, they are added to auth only
     --exclude-tools <a,b>   remove tools, whatever else says (OPENTRAIN_EXCLUDE_TOOLS)
     --read-only             only tools that change nothing (OPENTRAIN_READ_ONLY=1)
+    --result-format <f>     text (default): the summary, then the API's answer as JSON, in the
+                            text every client shows its model; structured: the summary as text
+                            and the answer as structuredContent (OPENTRAIN_RESULT_FORMAT)
     --sandbox               serve against the embedded sandbox on 127.0.0.1 instead of OpenTrain:
                             simulated trainers, payments and approvals; nothing leaves the
                             machine; OPENTRAIN_PERSONAL_API_TOKEN and cli.json are not used
     --sandbox-dir <dir>     the sandbox's world and credentials (implies --sandbox); default
                             ${XDG_STATE_HOME:-~/.local/state}/opentrain-mcp/sandbox
 
-SET UP (Claude Code):
-    claude mcp add opentrain -- opentrain-mcp
+A bad flag or value does not stop the server when a client runs it: the client is told the
+reason (a refused handshake for Claude Code; for others, the instructions and every call's
+answer). `doctor` with the same flags explains it.
+
+SET UP (with a token; without one, leave out the -e/--env part; other clients: README):
     claude mcp add opentrain -e OPENTRAIN_PERSONAL_API_TOKEN=ot_pat_... -- opentrain-mcp
+    codex mcp add opentrain --env OPENTRAIN_PERSONAL_API_TOKEN=ot_pat_... -- opentrain-mcp
+    gemini mcp add opentrain opentrain-mcp -e OPENTRAIN_PERSONAL_API_TOKEN=ot_pat_...
     claude mcp add opentrain-sandbox -- opentrain-mcp --sandbox
 
 ENVIRONMENT:
     OPENTRAIN_PERSONAL_API_TOKEN  personal API token (ot_pat_...); wins over the credentials file
     OPENTRAIN_API_BASE_URL        API origin (default https://app.opentrain.ai)
     OPENTRAIN_HTTP_TIMEOUT_SECS   time budget per call, retries included (default 30)
-    RUST_LOG                      log filter for stderr, e.g. debug or opentrain_mcp=debug
+    RUST_LOG                      log filter for stderr (default warn), e.g. info or debug
 
 CREDENTIALS FILE (shared with the official OpenTrain CLI):
     ${XDG_CONFIG_HOME:-~/.config}/opentrain/cli.json
@@ -72,6 +81,9 @@ struct Cli {
     sandbox_dir: Option<String>,
     port: Option<u16>,
     seed: Option<u64>,
+    result_format: Option<String>,
+    /// Arguments that could not be read. Not fatal when serving: see `main`.
+    errors: Vec<String>,
 }
 
 enum Parsed {
@@ -79,7 +91,7 @@ enum Parsed {
     Exit(ExitCode),
 }
 
-fn parse(args: &[String]) -> Result<Parsed, String> {
+fn parse(args: &[String]) -> Parsed {
     let mut cli = Cli {
         command: Command::Serve,
         toolsets: None,
@@ -90,6 +102,8 @@ fn parse(args: &[String]) -> Result<Parsed, String> {
         sandbox_dir: None,
         port: None,
         seed: None,
+        result_format: None,
+        errors: Vec::new(),
     };
     let mut i = 0;
     while i < args.len() {
@@ -99,23 +113,26 @@ fn parse(args: &[String]) -> Result<Parsed, String> {
             Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
             _ => (arg, None),
         };
-        let mut value = |name: &str| -> Result<String, String> {
+        let mut errors = Vec::new();
+        let mut value = |name: &str, example: &str| -> Option<String> {
             if let Some(v) = inline.clone() {
-                return Ok(v);
+                return Some(v);
             }
             i += 1;
-            args.get(i)
-                .cloned()
-                .ok_or_else(|| format!("{name} needs a value, e.g. {name} jobs,credits"))
+            let v = args.get(i).cloned();
+            if v.is_none() {
+                errors.push(format!("{name} needs a value, e.g. {name} {example}"));
+            }
+            v
         };
         match flag {
             "-h" | "--help" | "help" => {
                 print!("{HELP}");
-                return Ok(Parsed::Exit(ExitCode::SUCCESS));
+                return Parsed::Exit(ExitCode::SUCCESS);
             }
             "-V" | "--version" | "version" => {
                 println!("opentrain-mcp {}", env!("CARGO_PKG_VERSION"));
-                return Ok(Parsed::Exit(ExitCode::SUCCESS));
+                return Parsed::Exit(ExitCode::SUCCESS);
             }
             "doctor" if first => cli.command = Command::Doctor,
             "demo" if first => cli.command = Command::Demo,
@@ -125,59 +142,62 @@ fn parse(args: &[String]) -> Result<Parsed, String> {
                     Some("serve") => Command::SandboxServe,
                     Some("reset") => Command::SandboxReset,
                     _ => {
-                        return Err("sandbox needs serve or reset; see opentrain-mcp --help".into());
+                        errors
+                            .push("sandbox needs serve or reset; see opentrain-mcp --help".into());
+                        Command::Serve
                     }
                 };
             }
             "--sandbox" => cli.sandbox = true,
-            "--sandbox-dir" => cli.sandbox_dir = Some(value("--sandbox-dir")?),
+            "--sandbox-dir" => cli.sandbox_dir = value("--sandbox-dir", "/tmp/sandbox"),
             "--port" => {
-                let v = value("--port")?;
-                cli.port = Some(
-                    v.parse()
-                        .map_err(|_| format!("--port {v:?} is not a port number"))?,
-                );
+                if let Some(v) = value("--port", "3000") {
+                    match v.parse() {
+                        Ok(port) => cli.port = Some(port),
+                        Err(_) => errors.push(format!("--port {v:?} is not a port number")),
+                    }
+                }
             }
             "--seed" => {
-                let v = value("--seed")?;
-                cli.seed = Some(
-                    v.parse()
-                        .map_err(|_| format!("--seed {v:?} is not a whole number"))?,
-                );
+                if let Some(v) = value("--seed", "7") {
+                    match v.parse() {
+                        Ok(seed) => cli.seed = Some(seed),
+                        Err(_) => errors.push(format!("--seed {v:?} is not a whole number")),
+                    }
+                }
             }
-            "--toolsets" => cli.toolsets = Some(value("--toolsets")?),
-            "--tools" => cli.tools = Some(value("--tools")?),
-            "--exclude-tools" => cli.exclude = Some(value("--exclude-tools")?),
+            "--toolsets" => cli.toolsets = value("--toolsets", "jobs,credits"),
+            "--tools" => cli.tools = value("--tools", "list_jobs,get_credits"),
+            "--exclude-tools" => cli.exclude = value("--exclude-tools", "revoke_token"),
             "--read-only" => cli.read_only = true,
-            other => {
-                return Err(format!(
-                    "unknown argument {other:?}; see opentrain-mcp --help"
-                ));
-            }
+            "--result-format" => cli.result_format = value("--result-format", "text"),
+            other => errors.push(format!(
+                "unknown argument {:?}; see opentrain-mcp --help",
+                opentrain_mcp::text::truncate_chars(other, 60)
+            )),
         }
+        cli.errors.append(&mut errors);
         i += 1;
     }
     let sandbox_command = matches!(cli.command, Command::SandboxServe | Command::SandboxReset);
     if cli.port.is_some() && !matches!(cli.command, Command::SandboxServe) {
-        return Err("--port is only for `sandbox serve`".into());
+        cli.errors.push("--port is only for `sandbox serve`".into());
     }
     if cli.seed.is_some() && !sandbox_command {
-        return Err("--seed is only for `sandbox serve` and `sandbox reset`".into());
+        cli.errors
+            .push("--seed is only for `sandbox serve` and `sandbox reset`".into());
     }
     cli.sandbox |= cli.sandbox_dir.is_some();
-    Ok(Parsed::Run(cli))
+    Parsed::Run(cli)
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let cli = match parse(&args) {
-        Ok(Parsed::Run(cli)) => cli,
-        Ok(Parsed::Exit(code)) => return code,
-        Err(e) => {
-            eprintln!("opentrain-mcp: {e}");
-            return ExitCode::from(2);
-        }
+        Parsed::Run(cli) => cli,
+        Parsed::Exit(code) => return code,
     };
+
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     let selection = Selection {
         toolsets: cli
@@ -197,14 +217,31 @@ fn main() -> ExitCode {
         read_only: cli.read_only || env(filter::ENV_READ_ONLY).is_some_and(|v| truthy(&v)),
     };
 
-    let timeout = match opentrain_mcp::timeout_from_env(env(opentrain_mcp::ENV_TIMEOUT).as_deref())
-    {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("opentrain-mcp: {e}");
-            return ExitCode::from(2);
+    // Start-up errors are collected, not fatal: a client that runs a server which exits shows
+    // its human only "connection closed" (Claude Code, Gemini CLI) or nothing (Codex), so the
+    // server reports the error to the client instead (see `Options::setup_error`).
+    let mut problems = cli.errors;
+    let timeout = opentrain_mcp::timeout_from_env(env(opentrain_mcp::ENV_TIMEOUT).as_deref())
+        .unwrap_or_else(|e| {
+            problems.push(e);
+            opentrain_mcp::api::DEFAULT_TIMEOUT
+        });
+    let result_format = match (cli.result_format, env(ENV_RESULT_FORMAT)) {
+        (Some(raw), _) => ResultFormat::parse(&raw).map_err(|e| format!("--result-format: {e}")),
+        (None, Some(raw)) => {
+            ResultFormat::parse(&raw).map_err(|e| format!("{ENV_RESULT_FORMAT}: {e}"))
         }
-    };
+        (None, None) => Ok(ResultFormat::default()),
+    }
+    .unwrap_or_else(|e| {
+        problems.push(e);
+        ResultFormat::default()
+    });
+    if !matches!(cli.command, Command::Serve | Command::Doctor) && !problems.is_empty() {
+        // `demo` and `sandbox …` are typed by a human: just say it.
+        eprintln!("opentrain-mcp: {}", problems.join("; "));
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -229,8 +266,9 @@ fn main() -> ExitCode {
         match start_sandbox(cli.sandbox_dir.as_deref(), &runtime) {
             Ok((config, sandbox)) => (config, Some(sandbox)),
             Err(e) => {
-                eprintln!("opentrain-mcp: {e}");
-                return ExitCode::FAILURE;
+                // Reported like any start-up error; no call is sent anywhere meanwhile.
+                problems.push(format!("the sandbox could not start: {e}"));
+                (Config::from_env(), None)
             }
         }
     } else {
@@ -249,13 +287,25 @@ fn main() -> ExitCode {
             sb.base_url
         );
     }
-    let server = match OpenTrain::with_selection(config, Options { timeout }, &selection) {
-        Ok(server) => server,
-        Err(e) => {
-            eprintln!("opentrain-mcp: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let problems = (!problems.is_empty()).then(|| problems.join("; "));
+    let server = OpenTrain::serving(
+        config,
+        Options {
+            timeout,
+            result_format,
+            setup_error: problems,
+        },
+        &selection,
+    );
+    let setup_error = server.setup_error().map(str::to_owned);
+    if let Some(error) = &setup_error
+        && matches!(cli.command, Command::Serve)
+        && std::io::stdin().is_terminal()
+    {
+        // A human at a terminal, not a client: just say it.
+        eprintln!("opentrain-mcp: {error}");
+        return ExitCode::from(2);
+    }
 
     if matches!(cli.command, Command::Doctor) {
         let total = OpenTrain::toolsets().iter().map(|(_, t)| t.len()).sum();
@@ -269,13 +319,25 @@ fn main() -> ExitCode {
         };
     }
 
-    log_start(&server, &selection);
+    match &setup_error {
+        Some(e) => tracing::error!(
+            "opentrain-mcp: {e}. Reporting it to the client instead of serving the tools; \
+             `opentrain-mcp doctor` explains it."
+        ),
+        None => log_start(&server, &selection),
+    }
     let result = runtime.block_on(serve_stdio(server));
     let _ = std::io::stdout().flush();
     // Exit without waiting for the runtime to wind down: a blocking stdin read or a hung HTTP
     // call must not keep the process alive after the client has gone.
     match result {
+        Ok(()) if setup_error.is_some() => std::process::exit(2),
         Ok(()) => std::process::exit(0),
+        // A refused handshake (see `OpenTrain::refuse_handshake`) ends here too.
+        Err(e) if setup_error.is_some() => {
+            tracing::debug!("{e}");
+            std::process::exit(2)
+        }
         Err(e) => {
             eprintln!("opentrain-mcp: {e}");
             std::process::exit(1)
@@ -363,8 +425,9 @@ fn log_start(server: &OpenTrain, selection: &Selection) {
     // cannot be used, is reported at start rather than at the first call.
     let _ = config.read();
     tracing::info!(
-        "opentrain-mcp {} starting; credentials file {}{}",
+        "opentrain-mcp {} starting ({} results); credentials file {}{}",
         env!("CARGO_PKG_VERSION"),
+        server.result_format().name(),
         config
             .path()
             .map(|p| p.display().to_string())
@@ -408,11 +471,9 @@ fn init_logging(known: Arc<Known>) {
         .ok()
         .filter(|s| !s.trim().is_empty())
         .and_then(|s| s.parse::<Targets>().ok())
-        .unwrap_or_else(|| {
-            "warn,opentrain_mcp=info"
-                .parse::<Targets>()
-                .unwrap_or_default()
-        });
+        // Warnings and errors only: clients such as Claude Code log every stderr line as an
+        // error, so a healthy start writes nothing.
+        .unwrap_or_else(|| "warn".parse::<Targets>().unwrap_or_default());
     let layer = tracing_subscriber::fmt::layer()
         .with_ansi(false)
         .with_writer(move || RedactingWriter::new(std::io::stderr(), Some(known.clone())));

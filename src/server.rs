@@ -28,6 +28,7 @@ use crate::config::{Config, ConfigError, TokenSource};
 use crate::filter::{Disabled, Enabled, Selection};
 use crate::guide::{self, PromptDef};
 use crate::secret::{Secret, scrub_text};
+use crate::tools::result::format::{self, Paging, ResultFormat};
 use crate::tools::{self, Toolset};
 
 /// What an agent reads first.
@@ -49,12 +50,20 @@ const EXIT_GRACE: Duration = Duration::from_millis(500);
 pub struct Options {
     /// Per-call HTTP time budget.
     pub timeout: Duration,
+    /// What results look like on the wire (`--result-format`).
+    pub result_format: ResultFormat,
+    /// A start-up error (bad flag, bad env value): the server still serves, so the human sees
+    /// the reason through their client, but it is the instructions' first line and the answer to
+    /// every call.
+    pub setup_error: Option<String>,
 }
 
 impl Default for Options {
     fn default() -> Options {
         Options {
             timeout: crate::api::DEFAULT_TIMEOUT,
+            result_format: ResultFormat::default(),
+            setup_error: None,
         }
     }
 }
@@ -78,6 +87,8 @@ pub(crate) struct Inner {
     /// Checkout links of the top-ups created in this session, so a status check of a PENDING
     /// top-up can repeat the link its answer does not carry.
     pub(crate) checkout_links: tools::credits::CheckoutLinks,
+    result_format: ResultFormat,
+    setup_error: Option<String>,
 }
 
 impl OpenTrain {
@@ -103,6 +114,37 @@ impl OpenTrain {
             .collect();
         let enabled = selection.resolve(&listed)?;
         Ok(Self::build(config, options, routers, enabled))
+    }
+
+    /// The server `main` runs: the tools a selection enables, or, when the selection is bad or
+    /// `options.setup_error` is already set, every tool listed and the error served as the
+    /// instructions' first line and as the answer to every call (see [`Options::setup_error`]).
+    pub fn serving(config: Config, mut options: Options, selection: &Selection) -> OpenTrain {
+        let routers = Self::routers();
+        let listed: Vec<(Toolset, Vec<Tool>)> = routers
+            .iter()
+            .map(|(set, r)| (*set, r.list_all()))
+            .collect();
+        let everything = || {
+            Enabled::everything(
+                &listed
+                    .iter()
+                    .flat_map(|(_, t)| t.clone())
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let enabled = match (selection.resolve(&listed), &mut options.setup_error) {
+            (Ok(enabled), None) => enabled,
+            (Ok(_), Some(_)) => everything(),
+            (Err(e), error) => {
+                *error = Some(match error.take() {
+                    Some(first) => format!("{first}; {e}"),
+                    None => e,
+                });
+                everything()
+            }
+        };
+        Self::build(config, options, routers, enabled)
     }
 
     /// Every toolset with its tools.
@@ -154,6 +196,8 @@ impl OpenTrain {
             prompts,
             claim_interval: AtomicU64::new(5),
             checkout_links: Default::default(),
+            result_format: options.result_format,
+            setup_error: options.setup_error,
         }))
     }
 
@@ -168,6 +212,44 @@ impl OpenTrain {
 
     pub fn client(&self) -> &Client {
         &self.0.client
+    }
+
+    pub fn result_format(&self) -> ResultFormat {
+        self.0.result_format
+    }
+
+    /// The start-up error this server was built with, if any.
+    pub fn setup_error(&self) -> Option<&str> {
+        self.0.setup_error.as_deref()
+    }
+
+    /// What an agent reads first: the instructions, led by any setup problem (a start-up error,
+    /// an unreadable credentials file, a bad base URL), so that every client puts the reason in
+    /// front of the model and, through it, the human. Codex shows only the first ~200
+    /// characters, so the reason comes first.
+    pub fn instructions(&self) -> String {
+        let problem = match (self.setup_error(), self.config().settings()) {
+            (Some(e), _) => Some(format!(
+                "SETUP PROBLEM: opentrain-mcp is misconfigured: {e}. Every OpenTrain tool call \
+                 returns this error until your human fixes this MCP server's configuration in \
+                 their client and restarts it; tell them. `opentrain-mcp doctor` with the same \
+                 flags and environment explains it."
+            )),
+            (None, Err(e)) => Some(format!(
+                "SETUP PROBLEM: {e}. Calls that need the API fail until your human fixes it; \
+                 tell them. `opentrain-mcp doctor` explains it."
+            )),
+            (None, Ok(_)) => None,
+        };
+        let normal = if self.config().is_sandbox() {
+            format!("{} {INSTRUCTIONS}", crate::sandbox::INSTRUCTIONS)
+        } else {
+            INSTRUCTIONS.to_owned()
+        };
+        match problem {
+            Some(p) => format!("{p}\n\n{normal}"),
+            None => normal,
+        }
     }
 
     /// The tools this server lists, sorted by name.
@@ -231,7 +313,29 @@ impl OpenTrain {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let name = request.name.to_string();
+        if let Some(error) = self.setup_error() {
+            return Ok(tools::refuse(format!(
+                "opentrain-mcp is misconfigured, so nothing was sent: {error}. Tell your human: \
+                 they must fix this MCP server's configuration (its flags or environment) in their \
+                 client and restart it; `opentrain-mcp doctor` with the same flags and environment \
+                 explains it."
+            ))
+            .into());
+        }
         let own = tools::argument_secrets(request.arguments.as_ref());
+        // Keys the tool does not take (a client's own, a model's typo) are never sent.
+        let mut request = request;
+        let mut ignored = Vec::new();
+        let mut paging = Paging::default();
+        if let Some(tool) = self.0.router.get(&name) {
+            paging = Paging::of(&tool.input_schema);
+            // Oversized arguments are refused whole in `dispatch`, unknown keys included.
+            if let Some(arguments) = request.arguments.as_mut()
+                && argument_bytes(arguments) <= MAX_ARGUMENT_BYTES
+            {
+                ignored = tools::unknown::strip(arguments, &tool.input_schema);
+            }
+        }
         self.refresh_config().await;
         let mut response = self.dispatch(name, request, context).await;
         // What the configuration knows (including what it learned during this call) and what
@@ -241,6 +345,11 @@ impl OpenTrain {
         match &mut response {
             Ok(CallToolResponse::Complete(result)) => {
                 tools::mask_result(result, &secrets);
+                // The one place every tool's result is shaped for the wire.
+                format::apply(result, self.0.result_format, paging);
+                if let Some(note) = tools::unknown::note(&ignored) {
+                    tools::result::append_text(result, &note);
+                }
                 if self.config().is_sandbox() {
                     mark_sandbox(result);
                 }
@@ -379,6 +488,8 @@ impl OpenTrain {
             "readOnly": self.read_only(),
             "enabledTools": self.tools().len(),
             "httpTimeoutSeconds": self.client().timeout().as_secs(),
+            "resultFormat": self.result_format().name(),
+            "setupError": self.setup_error(),
             "version": env!("CARGO_PKG_VERSION"),
         });
         if config.is_sandbox() {
@@ -422,11 +533,7 @@ impl ServerHandler for OpenTrain {
                          contracts, credits, webhooks",
                 ),
         )
-        .with_instructions(if self.config().is_sandbox() {
-            format!("{} {INSTRUCTIONS}", crate::sandbox::INSTRUCTIONS)
-        } else {
-            INSTRUCTIONS.to_owned()
-        })
+        .with_instructions(self.instructions())
     }
 
     async fn list_tools(

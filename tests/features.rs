@@ -420,7 +420,7 @@ fn unknown_names_stop_the_server_at_start() {
 fn the_tool_count_is_logged_at_start() {
     let home = tempfile::TempDir::new().unwrap();
     // stdin is closed at once: the server starts, logs, and exits cleanly.
-    let out = run(&["--read-only"], &[], home.path());
+    let out = run(&["--read-only"], &[("RUST_LOG", "info")], home.path());
     assert!(out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -430,7 +430,11 @@ fn the_tool_count_is_logged_at_start() {
 
     let out = run(
         &[],
-        &[("OPENTRAIN_TOOLSETS", "jobs"), ("OPENTRAIN_READ_ONLY", "1")],
+        &[
+            ("OPENTRAIN_TOOLSETS", "jobs"),
+            ("OPENTRAIN_READ_ONLY", "1"),
+            ("RUST_LOG", "info"),
+        ],
         home.path(),
     );
     let err = String::from_utf8_lossy(&out.stderr);
@@ -439,7 +443,7 @@ fn the_tool_count_is_logged_at_start() {
     // A flag wins over its variable.
     let out = run(
         &["--toolsets=credits"],
-        &[("OPENTRAIN_TOOLSETS", "jobs")],
+        &[("OPENTRAIN_TOOLSETS", "jobs"), ("RUST_LOG", "info")],
         home.path(),
     );
     let err = String::from_utf8_lossy(&out.stderr);

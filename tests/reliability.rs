@@ -480,7 +480,14 @@ impl RawServer {
 fn server_at(uri: &str, timeout: Duration) -> (opentrain_mcp::OpenTrain, TempDir) {
     let dir = TempDir::new().unwrap();
     let config = Config::new(Some(dir.path().join("cli.json")), Some(PAT), Some(uri));
-    let server = opentrain_mcp::OpenTrain::new(config, opentrain_mcp::Options { timeout });
+    let server = opentrain_mcp::OpenTrain::new(
+        config,
+        opentrain_mcp::Options {
+            timeout,
+            result_format: opentrain_mcp::tools::result::format::ResultFormat::Structured,
+            setup_error: None,
+        },
+    );
     (server, dir)
 }
 
@@ -1721,6 +1728,7 @@ async fn sixty_concurrent_calls_through_the_binary_each_get_their_own_answer() {
     let mut p = Proc::spawn(&[
         ("OPENTRAIN_PERSONAL_API_TOKEN", PAT),
         ("OPENTRAIN_API_BASE_URL", &uri),
+        ("OPENTRAIN_RESULT_FORMAT", "structured"),
     ]);
     p.initialize();
     let started = Instant::now();

@@ -306,7 +306,17 @@ fn journey() {
         ("no_proxy", "127.0.0.1,localhost".into()),
     ];
     let sandbox_dir = f.sandbox.display().to_string();
-    let mut server = Server::spawn(&["--sandbox", "--sandbox-dir", &sandbox_dir], &envs);
+    // Structured results: the journey checks each answer's shape against the fixtures.
+    let mut server = Server::spawn(
+        &[
+            "--sandbox",
+            "--sandbox-dir",
+            &sandbox_dir,
+            "--result-format",
+            "structured",
+        ],
+        &envs,
+    );
     let init = server.initialize();
     assert!(
         init["instructions"]

@@ -1,12 +1,13 @@
 //! The tool registry and everything the 41 tools share: the toolsets, argument parsing, the
 //! input-schema policy, and the result format.
 //!
-//! Result format, for every tool: success is a short text summary plus the API's JSON body,
+//! Results, as every tool builds them: success is a short text summary plus the API's JSON body,
 //! unchanged, as `structuredContent` (no `outputSchema`). An API failure is `isError: true`, a
 //! text naming the status, code, message, reason, URLs, request id and what to do next, and
-//! `structuredContent` `{"status": <http status>, "error": <the body as received>}`. A failure
-//! before any request (bad arguments, no token, unreadable config, network) is `isError: true`
-//! with text only.
+//! `structuredContent` `{"status": <http status>, "error": <the body as received>, "whatToDo"}`.
+//! A failure before any request (bad arguments, no token, unreadable config, network) is
+//! `isError: true` with text only. The server's dispatch then applies the result format
+//! ([`result::format`]) to every result in one place.
 
 pub mod auth;
 pub mod contracts;
@@ -19,6 +20,7 @@ pub mod result;
 pub mod summary;
 pub mod team;
 pub mod tokens;
+pub mod unknown;
 pub mod updates;
 pub mod webhooks;
 
@@ -259,8 +261,14 @@ pub fn failure_with(error: &ApiError, config: &Config, hint: Option<String>) -> 
             body,
             retry_after,
         } => {
-            let text = http_failure_text(*status, body, *retry_after, config, hint);
+            let what_to_do = hint.or_else(|| next_step(*status, body, *retry_after, config));
+            let text = http_failure_text(*status, body, *retry_after, config, what_to_do.clone());
             let mut structured = json!({"status": status, "error": body.as_json()});
+            // The text's "What to do", for clients that show the model only `structuredContent`
+            // (structured mode).
+            if let Some(what) = what_to_do {
+                structured["whatToDo"] = json!(what);
+            }
             if *status == 429
                 && let Some(secs) = retry_after
             {

@@ -3,8 +3,12 @@
 //! - [`links`]: the one place that finds the links and ids an agent needs next (`approvalUrl`,
 //!   `checkoutUrl`, `verification_uri`, a job's URL, an approval id, `nextCursor`, …) wherever an
 //!   answer puts them, and says what an answer contains when the expected field is missing.
+//! - [`format`]: the result format, applied once to every finished result in the server's
+//!   dispatch: `text` (the default: the summary, then the API's answer as compact JSON marked as
+//!   data, cut to fit) or `structured` (the summary, and the answer as `structuredContent`).
 //! - Notes added to a finished result (arguments that were ignored, a second call that failed).
 
+pub mod format;
 pub mod links;
 
 use rmcp::model::{CallToolResult, ContentBlock};

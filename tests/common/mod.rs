@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use opentrain_mcp::config::Config;
 pub use opentrain_mcp::filter::Selection;
+pub use opentrain_mcp::tools::result::format::ResultFormat;
 use opentrain_mcp::{OpenTrain, Options};
 use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
 use rmcp::service::RunningService;
@@ -30,6 +31,9 @@ pub struct Setup {
     /// Contents of cli.json before the server starts (raw text, so tests can write corrupt files).
     pub file: Option<String>,
     pub timeout: Duration,
+    /// The suites that check the API's exact answer use `structured` (the vendor's contract);
+    /// tests of the default format set `text`.
+    pub result_format: ResultFormat,
 }
 
 impl Default for Setup {
@@ -39,6 +43,7 @@ impl Default for Setup {
             base_url_from_env: true,
             file: None,
             timeout: Duration::from_secs(5),
+            result_format: ResultFormat::Structured,
         }
     }
 }
@@ -82,6 +87,8 @@ impl Harness {
             config,
             Options {
                 timeout: setup.timeout,
+                result_format: setup.result_format,
+                setup_error: None,
             },
         );
         let (server_io, client_io) = tokio::io::duplex(1 << 20);
@@ -158,7 +165,40 @@ pub fn text(result: &CallToolResult) -> String {
         .join("\n")
 }
 
+/// The result's `structuredContent`. On an error, structured mode adds the next step as
+/// `whatToDo`: it is checked here against the text's "What to do:" line and left out of the
+/// value returned, so the suites compare `{"status", "error"}` with the body exactly.
 pub fn structured(result: &CallToolResult) -> &Value {
+    let value = result
+        .structured_content
+        .as_ref()
+        .expect("structuredContent present");
+    if !is_error(result) {
+        return value;
+    }
+    let text = text(result);
+    let want = text
+        .lines()
+        .find_map(|l| l.strip_prefix("What to do: "))
+        .map(str::to_owned);
+    assert_eq!(
+        value.get("whatToDo").and_then(Value::as_str),
+        want.as_deref(),
+        "an error's whatToDo is the text's next step: {value} / {text}"
+    );
+    if want.is_none() {
+        return value;
+    }
+    let mut without = value.clone();
+    if let Some(map) = without.as_object_mut() {
+        map.remove("whatToDo");
+    }
+    // Leaked: a test process is short, and the suites compare against a reference.
+    Box::leak(Box::new(without))
+}
+
+/// `structuredContent` exactly as sent, `whatToDo` included.
+pub fn raw_structured(result: &CallToolResult) -> &Value {
     result
         .structured_content
         .as_ref()
@@ -356,4 +396,83 @@ pub async fn check_failure(tool: &str, args: Value, status: u16, body: &Value) -
         "{tool}"
     );
     (text(&r), h.requests().await.len())
+}
+
+/// An argument the tool does not take (`key`, dotted for a nested one): the call must name it
+/// in its text and send exactly what it sends without it.
+pub struct Ignored {
+    pub tool: &'static str,
+    pub args: Value,
+    pub key: &'static str,
+}
+
+/// What the API received, comparably: method, URL and body of each request.
+pub async fn received(h: &Harness) -> Vec<(String, String, Vec<u8>)> {
+    h.requests()
+        .await
+        .into_iter()
+        .map(|r| (r.method.to_string(), r.url.to_string(), r.body))
+        .collect()
+}
+
+pub async fn check_ignored(cases: Vec<Ignored>) {
+    for case in cases {
+        let mut without = case.args.clone();
+        let mut parts: Vec<&str> = case.key.split('.').collect();
+        let leaf = parts.pop().unwrap();
+        let mut at = &mut without;
+        for p in parts {
+            at = at.get_mut(p).expect("the key's parent is in the args");
+        }
+        at.as_object_mut()
+            .unwrap()
+            .remove(leaf)
+            .expect("the key is in the args");
+
+        let mut sent = Vec::new();
+        let mut texts = Vec::new();
+        for args in [case.args.clone(), without] {
+            let h = Harness::new().await;
+            wiremock::Mock::given(wiremock::matchers::any())
+                .respond_with(
+                    wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({})),
+                )
+                .mount(&h.api)
+                .await;
+            let r = h.call(case.tool, args).await;
+            // The API's URL differs per harness: compare what follows the origin.
+            let origin = h.api.uri();
+            sent.push(
+                received(&h)
+                    .await
+                    .into_iter()
+                    .map(|(m, u, b)| (m, u.replacen(&origin, "", 1), b))
+                    .collect::<Vec<_>>(),
+            );
+            texts.push(text(&r));
+        }
+        let note = format!("Ignored unknown argument \"{}\"", case.key);
+        assert!(
+            texts[0].contains(&note),
+            "{} {}: the text must name {:?}:\n{}",
+            case.tool,
+            case.args,
+            case.key,
+            texts[0]
+        );
+        assert_eq!(
+            sent[0], sent[1],
+            "{} {}: {:?} changed what was sent",
+            case.tool, case.args, case.key
+        );
+        assert_eq!(
+            texts[0].replace(
+                &format!("\n{note} (this tool does not take it; it was not sent)."),
+                ""
+            ),
+            texts[1],
+            "{}: only the note differs",
+            case.tool
+        );
+    }
 }

@@ -26,10 +26,20 @@ impl Proc {
         Proc::spawn_in(TempDir::new().unwrap(), envs)
     }
 
+    /// The binary with these command-line arguments, a fresh HOME and `PATH` plus `envs`.
+    pub fn spawn_args(args: &[&str], envs: &[(&str, &str)]) -> Proc {
+        Proc::spawn_with(TempDir::new().unwrap(), args, envs)
+    }
+
     /// The binary with `home` as HOME (so a test can prepare `.config/opentrain/cli.json`).
     pub fn spawn_in(home: TempDir, envs: &[(&str, &str)]) -> Proc {
+        Proc::spawn_with(home, &[], envs)
+    }
+
+    fn spawn_with(home: TempDir, args: &[&str], envs: &[(&str, &str)]) -> Proc {
         let mut cmd = Command::new(BIN);
-        cmd.env_clear()
+        cmd.args(args)
+            .env_clear()
             .env("HOME", home.path())
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .stdin(Stdio::piped())
