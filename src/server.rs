@@ -11,11 +11,12 @@ use std::time::Duration;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, GetPromptRequestParams,
-    GetPromptResponse, GetPromptResult, Implementation, JsonObject, ListPromptsResult,
-    ListResourcesResult, ListToolsResult, PaginatedRequestParams, PromptMessage,
-    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ResourceContents, Role,
-    ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, DiscoverResult,
+    GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation,
+    InitializeRequestParams, InitializeResult, JsonObject, ListPromptsResult, ListResourcesResult,
+    ListToolsResult, PaginatedRequestParams, PromptMessage, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, ResourceContents, Role, ServerCapabilities,
+    ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
@@ -516,7 +517,59 @@ impl OpenTrain {
     }
 }
 
+/// Clients that show a refused handshake's message to their human and their model, so a server
+/// with a setup error refuses theirs rather than serving the error (measured with Claude Code
+/// 2.1.332: `claude mcp list` and `/mcp` show "✘ Failed to connect — -32603: <message>", and the
+/// model is told the server failed with that message). Gemini CLI shows only "Disconnected" and
+/// Codex nothing, so every other client gets the served error (see [`Options::setup_error`]).
+const SHOW_HANDSHAKE_ERRORS: &[&str] = &["claude-code"];
+
+impl OpenTrain {
+    /// The error a setup problem makes of a handshake from `client`, if that client shows it.
+    fn refuse_handshake(&self, client: Option<&str>) -> Option<McpError> {
+        let error = self.setup_error()?;
+        let client = client?;
+        if !SHOW_HANDSHAKE_ERRORS.contains(&client) {
+            return None;
+        }
+        tracing::info!("refusing {client}'s handshake: it shows the reason to its human");
+        Some(McpError::internal_error(
+            format!(
+                "opentrain-mcp is misconfigured: {error}. Fix its flags or environment in this \
+                 client's MCP configuration; `opentrain-mcp doctor` with the same flags explains it."
+            ),
+            None,
+        ))
+    }
+}
+
 impl ServerHandler for OpenTrain {
+    async fn discover(
+        &self,
+        context: RequestContext<RoleServer>,
+    ) -> Result<DiscoverResult, McpError> {
+        let client = context.meta.client_info().map(|c| c.name);
+        if let Some(refusal) = self.refuse_handshake(client.as_deref()) {
+            return Err(refusal);
+        }
+        Ok(DiscoverResult::from_server_info(
+            self.supported_protocol_versions().into_owned(),
+            self.get_info(),
+        ))
+    }
+
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, McpError> {
+        if let Some(refusal) = self.refuse_handshake(Some(request.client_info.name.as_str())) {
+            return Err(refusal);
+        }
+        context.peer.set_peer_info(request.clone());
+        self.negotiate_initialize(&request)
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
             ServerCapabilities::builder()

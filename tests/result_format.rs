@@ -297,6 +297,58 @@ async fn a_start_up_error_is_served_to_the_client_not_just_logged() {
     );
 }
 
+#[test]
+fn claude_code_s_handshake_is_refused_with_the_reason_which_it_shows() {
+    // Claude Code shows a refused handshake's message in `claude mcp list` and `/mcp`, and tells
+    // its model; it opens with server/discover (2026-07-28), then falls back to initialize.
+    let says = "unknown toolset \"nope\"";
+    let mut p = Proc::spawn_args(&["--toolsets", "nope"], &[]);
+    p.send(
+        json!({"jsonrpc": "2.0", "id": "probe", "method": "server/discover", "params": {"_meta": {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "claude-code", "version": "2.1.332"},
+        "io.modelcontextprotocol/clientCapabilities": {}}}}),
+    );
+    let m = p.recv();
+    assert_eq!(m["id"], "probe");
+    let message = m["error"]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{m}"));
+    assert!(
+        message.starts_with("opentrain-mcp is misconfigured: ") && message.contains(says),
+        "{message}"
+    );
+    p.send(
+        json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "claude-code", "version": "2.1.332"}}}),
+    );
+    let m = p.recv();
+    assert!(
+        m["error"]["message"].as_str().unwrap().contains(says),
+        "{m}"
+    );
+    assert_eq!(p.wait(Duration::from_secs(2)).code(), Some(2));
+
+    // A healthy server answers Claude Code's discover as usual.
+    let mut p = Proc::spawn(&[]);
+    p.send(
+        json!({"jsonrpc": "2.0", "id": "probe", "method": "server/discover", "params": {"_meta": {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "claude-code", "version": "2.1.332"},
+        "io.modelcontextprotocol/clientCapabilities": {}}}}),
+    );
+    let m = p.recv();
+    assert!(m.get("error").is_none(), "{m}");
+    assert!(
+        m["result"]["instructions"]
+            .as_str()
+            .unwrap()
+            .starts_with("OpenTrain is a data-labeling marketplace"),
+        "{m}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreadable_credentials_file_leads_the_instructions() {
     let home = tempfile::TempDir::new().unwrap();

@@ -21,7 +21,9 @@ fn help_and_version_print_to_stdout_and_exit_zero() {
     assert!(help.status.success());
     let text = String::from_utf8_lossy(&help.stdout);
     assert!(
-        text.contains("USAGE") && text.contains("claude mcp add opentrain -- opentrain-mcp"),
+        text.contains("USAGE")
+            && text.contains("claude mcp add opentrain -e OPENTRAIN_PERSONAL_API_TOKEN=ot_pat_... -- opentrain-mcp")
+            && text.contains("gemini mcp add opentrain opentrain-mcp -e"),
         "{text}"
     );
     assert!(text.contains("OPENTRAIN_PERSONAL_API_TOKEN") && text.contains("cli.json"));
