@@ -1155,6 +1155,7 @@ fn the_shell_scripts_pass_shellcheck() {
         "scripts/server-json.sh",
         "scripts/check-static.sh",
         "scripts/smoke-test.sh",
+        "scripts/client-matrix.sh",
         ".ci/packaging-tools.sh",
     ];
     let output = Command::new(shellcheck)
