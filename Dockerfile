@@ -42,7 +42,9 @@ ARG VERSION=dev
 COPY --from=binary /out/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=binary --chmod=755 /out/opentrain-mcp /usr/local/bin/opentrain-mcp
 COPY --chown=65532:65532 packaging/container/home/ /home/
+# scratch has no /tmp: temporary files (the demo's sandbox) go to the user's home.
 ENV HOME=/home/opentrain \
+    TMPDIR=/home/opentrain \
     SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 USER 65532:65532
 WORKDIR /home/opentrain

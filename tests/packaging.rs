@@ -1049,6 +1049,11 @@ fn the_image_is_the_static_binary_from_scratch_as_a_non_root_user() {
         "a numeric non-root USER (no /etc/passwd in scratch): {user}"
     );
     assert!(final_stage.contains("ENTRYPOINT [\"/usr/local/bin/opentrain-mcp\"]"));
+    // scratch has no /tmp, and `opentrain-mcp demo` keeps its sandbox in the temp directory.
+    assert!(
+        final_stage.contains("TMPDIR=/home/opentrain"),
+        "a writable temp directory"
+    );
     assert!(
         dockerfile.contains("FROM rust:1.89-alpine AS source"),
         "built with the minimum supported Rust, on musl"
