@@ -66,6 +66,8 @@ pub enum ConfigError {
 pub enum TokenSource {
     Env,
     File(PathBuf),
+    /// `--http`: the bearer token of the HTTP request being served, and nothing else.
+    Request,
     None,
 }
 
@@ -74,6 +76,7 @@ impl std::fmt::Display for TokenSource {
         match self {
             TokenSource::Env => write!(f, "the {ENV_TOKEN} environment variable"),
             TokenSource::File(p) => write!(f, "the credentials file {}", p.display()),
+            TokenSource::Request => f.write_str("the Authorization header of this HTTP request"),
             TokenSource::None => f.write_str("nowhere (no token configured)"),
         }
     }

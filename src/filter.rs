@@ -165,6 +165,27 @@ impl Enabled {
         self.read_only
     }
 
+    /// Takes these tools out, whatever selected them.
+    pub fn remove(&mut self, names: &[&str]) {
+        for name in names {
+            self.names.remove(*name);
+        }
+    }
+
+    /// The tools both enable: what a request's narrowing headers leave of the operator's
+    /// selection. Never more than `self`.
+    pub fn intersect(&self, other: &Enabled) -> Enabled {
+        Enabled {
+            names: self.names.intersection(&other.names).cloned().collect(),
+            read_only: self.read_only || other.read_only,
+        }
+    }
+
+    /// The tool names, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(String::as_str)
+    }
+
     /// Why a registered tool is not served (`None` when it is).
     pub fn why_disabled(&self, tool: &Tool) -> Option<Disabled> {
         if self.contains(&tool.name) {
@@ -182,6 +203,24 @@ impl Enabled {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn intersection_never_widens() {
+        let operator = Enabled {
+            names: ["a", "b"].map(String::from).into(),
+            read_only: false,
+        };
+        let request = Enabled {
+            names: ["b", "c"].map(String::from).into(),
+            read_only: true,
+        };
+        let both = operator.intersect(&request);
+        assert_eq!(both.names().collect::<Vec<_>>(), ["b"]);
+        assert!(both.read_only());
+        let mut fewer = operator.clone();
+        fewer.remove(&["a", "z"]);
+        assert_eq!(fewer.names().collect::<Vec<_>>(), ["b"]);
+    }
 
     #[test]
     fn lists_and_flags() {

@@ -1,4 +1,5 @@
-//! opentrain-mcp: an MCP server (stdio) exposing the OpenTrain data-labeling marketplace API.
+//! opentrain-mcp: an MCP server (stdio, or Streamable HTTP with `--http`) exposing the OpenTrain
+//! data-labeling marketplace API.
 //!
 //! The path of one call: rmcp parses `tools/call` → a tool in `tools/<toolset>.rs` builds an
 //! [`api::Request`] from typed, self-validating arguments → [`api::Client`] sends it with the
@@ -11,6 +12,8 @@ pub mod demo;
 pub mod doctor;
 pub mod filter;
 pub mod guide;
+pub mod log;
+pub mod metrics;
 pub mod sandbox;
 pub mod secret;
 pub mod server;
@@ -18,9 +21,10 @@ pub mod server;
 pub mod stdio;
 pub mod text;
 pub mod tools;
+pub mod transport;
 pub mod validate;
 
-pub use server::{OpenTrain, Options, serve_stdio};
+pub use server::{OpenTrain, Options, Transport, serve_stdio};
 
 /// Overrides the per-call HTTP time budget, in seconds.
 pub const ENV_TIMEOUT: &str = "OPENTRAIN_HTTP_TIMEOUT_SECS";

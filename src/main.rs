@@ -1,4 +1,4 @@
-//! `opentrain-mcp`: flags, logging to stderr, and the stdio server (or `doctor`).
+//! `opentrain-mcp`: flags, logging to stderr, and the stdio or HTTP server (or `doctor`).
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -7,16 +7,21 @@ use std::sync::Arc;
 
 use opentrain_mcp::config::{self, Config};
 use opentrain_mcp::filter::{self, Selection, split_list, truthy};
+use opentrain_mcp::log::LogFormat;
 use opentrain_mcp::sandbox::{self, Sandbox};
-use opentrain_mcp::secret::{Known, RedactingWriter};
+use opentrain_mcp::secret::Known;
 use opentrain_mcp::tools::result::format::{ENV_RESULT_FORMAT, ResultFormat};
-use opentrain_mcp::{OpenTrain, Options, doctor, serve_stdio};
+use opentrain_mcp::transport::http::{self, HttpFlags};
+use opentrain_mcp::{OpenTrain, Options, Transport, doctor, serve_stdio};
 
 const HELP: &str = "\
-opentrain-mcp — the OpenTrain data-labeling marketplace as an MCP server (stdio)
+opentrain-mcp — the OpenTrain data-labeling marketplace as an MCP server (stdio or HTTP)
 
 USAGE:
     opentrain-mcp [OPTIONS]           serve MCP over stdin/stdout (what an MCP client runs)
+    opentrain-mcp --http ADDR [OPTIONS]
+                                      serve MCP over Streamable HTTP at http://ADDR/mcp for many
+                                      agents: each request brings its own OpenTrain token
     opentrain-mcp doctor [OPTIONS]    check the setup: credentials, token, base URL, API, tools
     opentrain-mcp demo                watch an agent hire through the sandbox (no account, offline)
     opentrain-mcp sandbox serve [--port N] [--sandbox-dir DIR] [--seed N]
@@ -41,6 +46,27 @@ OPTIONS (each also read from an environment variable; a flag wins):
                             machine; OPENTRAIN_PERSONAL_API_TOKEN and cli.json are not used
     --sandbox-dir <dir>     the sandbox's world and credentials (implies --sandbox); default
                             ${XDG_STATE_HOME:-~/.local/state}/opentrain-mcp/sandbox
+    --log-format <f>        text (default) or json: one JSON object per stderr line
+
+REMOTE MODE (README, \"Remote mode\"):
+    --http <addr>           listen on ADDR: PORT or :PORT (127.0.0.1), IP:PORT, [IPv6]:PORT;
+                            port 0 picks a free one (OPENTRAIN_HTTP_LISTEN). Every request must
+                            send Authorization: Bearer ot_pat_… (the caller's own token); this
+                            machine's token and credentials file are never used
+    --allowed-hosts <a,b>   Host names served besides loopback, e.g. mcp.example.com; '*' any
+                            (OPENTRAIN_HTTP_ALLOWED_HOSTS)
+    --allowed-origins <a,b> browser Origins allowed besides loopback, e.g.
+                            https://app.example.com; '*' any (OPENTRAIN_HTTP_ALLOWED_ORIGINS)
+    --cors                  CORS headers for allowed Origins (OPENTRAIN_HTTP_CORS=1)
+    --public-url <url>      the URL clients use, for the OAuth metadata (OPENTRAIN_HTTP_PUBLIC_URL)
+    --max-concurrent-per-token <n>
+                            requests one token may have in flight (default 16; then 429)
+                            (OPENTRAIN_HTTP_MAX_CONCURRENT_PER_TOKEN)
+    --shutdown-grace <secs> on SIGTERM, how long calls in flight may finish (default 20)
+                            (OPENTRAIN_HTTP_SHUTDOWN_GRACE_SECS)
+    --single-tenant         every request uses THIS server's token (env or credentials file):
+                            loopback only, or callers send OPENTRAIN_HTTP_CLIENT_SECRET as
+                            their bearer (OPENTRAIN_HTTP_SINGLE_TENANT=1)
 
 A bad flag or value does not stop the server when a client runs it: the client is told the
 reason (a refused handshake for Claude Code; for others, the instructions and every call's
@@ -82,12 +108,14 @@ struct Cli {
     port: Option<u16>,
     seed: Option<u64>,
     result_format: Option<String>,
+    log_format: Option<String>,
+    http: HttpFlags,
     /// Arguments that could not be read. Not fatal when serving: see `main`.
     errors: Vec<String>,
 }
 
 enum Parsed {
-    Run(Cli),
+    Run(Box<Cli>),
     Exit(ExitCode),
 }
 
@@ -103,6 +131,8 @@ fn parse(args: &[String]) -> Parsed {
         port: None,
         seed: None,
         result_format: None,
+        log_format: None,
+        http: HttpFlags::default(),
         errors: Vec::new(),
     };
     let mut i = 0;
@@ -171,6 +201,23 @@ fn parse(args: &[String]) -> Parsed {
             "--exclude-tools" => cli.exclude = value("--exclude-tools", "revoke_token"),
             "--read-only" => cli.read_only = true,
             "--result-format" => cli.result_format = value("--result-format", "text"),
+            "--log-format" => cli.log_format = value("--log-format", "json"),
+            "--http" => cli.http.listen = value("--http", "127.0.0.1:8080"),
+            "--allowed-hosts" => {
+                cli.http.allowed_hosts = value("--allowed-hosts", "mcp.example.com")
+            }
+            "--allowed-origins" => {
+                cli.http.allowed_origins = value("--allowed-origins", "https://app.example.com")
+            }
+            "--public-url" => {
+                cli.http.public_url = value("--public-url", "https://mcp.example.com")
+            }
+            "--max-concurrent-per-token" => {
+                cli.http.max_per_token = value("--max-concurrent-per-token", "16")
+            }
+            "--shutdown-grace" => cli.http.grace = value("--shutdown-grace", "20"),
+            "--single-tenant" => cli.http.single_tenant = true,
+            "--cors" => cli.http.cors = true,
             other => errors.push(format!(
                 "unknown argument {:?}; see opentrain-mcp --help",
                 opentrain_mcp::text::truncate_chars(other, 60)
@@ -188,13 +235,13 @@ fn parse(args: &[String]) -> Parsed {
             .push("--seed is only for `sandbox serve` and `sandbox reset`".into());
     }
     cli.sandbox |= cli.sandbox_dir.is_some();
-    Parsed::Run(cli)
+    Parsed::Run(Box::new(cli))
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let cli = match parse(&args) {
-        Parsed::Run(cli) => cli,
+        Parsed::Run(cli) => *cli,
         Parsed::Exit(code) => return code,
     };
 
@@ -237,6 +284,54 @@ fn main() -> ExitCode {
         problems.push(e);
         ResultFormat::default()
     });
+    let log_format = match cli.log_format.or_else(|| env("OPENTRAIN_LOG_FORMAT")) {
+        Some(raw) => LogFormat::parse(&raw).unwrap_or_else(|e| {
+            problems.push(format!("--log-format: {e}"));
+            LogFormat::Text
+        }),
+        None => LogFormat::Text,
+    };
+    let env_fn = |k: &str| env(k);
+    let remote = matches!(cli.command, Command::Serve) && cli.http.wanted(&env_fn);
+    if remote {
+        // A service has no client to report a bad setting to: it says so and stops.
+        let config = match cli.http.resolve(&env_fn) {
+            Ok(config) => config,
+            Err(e) => {
+                problems.push(e);
+                return refuse_to_serve(&problems);
+            }
+        };
+        if !problems.is_empty() {
+            return refuse_to_serve(&problems);
+        }
+        return serve_http(
+            config,
+            cli.sandbox,
+            cli.sandbox_dir.as_deref(),
+            &selection,
+            timeout,
+            result_format,
+            log_format,
+        );
+    }
+    let http_only = [
+        (cli.http.allowed_hosts.is_some(), "--allowed-hosts"),
+        (cli.http.allowed_origins.is_some(), "--allowed-origins"),
+        (cli.http.public_url.is_some(), "--public-url"),
+        (
+            cli.http.max_per_token.is_some(),
+            "--max-concurrent-per-token",
+        ),
+        (cli.http.grace.is_some(), "--shutdown-grace"),
+        (cli.http.single_tenant, "--single-tenant"),
+        (cli.http.cors, "--cors"),
+    ];
+    for (given, flag) in http_only {
+        if given {
+            problems.push(format!("{flag} is only for --http"));
+        }
+    }
     if !matches!(cli.command, Command::Serve | Command::Doctor) && !problems.is_empty() {
         // `demo` and `sandbox …` are typed by a human: just say it.
         eprintln!("opentrain-mcp: {}", problems.join("; "));
@@ -276,7 +371,7 @@ fn main() -> ExitCode {
     };
     // Before logging starts: the log writer masks every credential the configuration knows.
     if matches!(cli.command, Command::Serve) {
-        init_logging(config.known().clone());
+        opentrain_mcp::log::init(config.known().clone(), log_format, "warn");
     }
     if let Some(sb) = &sandbox {
         tracing::info!(
@@ -294,6 +389,7 @@ fn main() -> ExitCode {
             timeout,
             result_format,
             setup_error: problems,
+            transport: Transport::Stdio,
         },
         &selection,
     );
@@ -389,7 +485,7 @@ fn run_sandbox_command(
             Ok(())
         }),
         Command::SandboxServe => sandbox_dir(dir).and_then(|dir| {
-            init_logging(Arc::new(Known::default()));
+            opentrain_mcp::log::init(Arc::new(Known::default()), LogFormat::Text, "warn");
             runtime.block_on(async {
                 let sb = Sandbox::start(&dir, port.unwrap_or(0), seed).await?;
                 let mut out = std::io::stdout();
@@ -462,23 +558,79 @@ fn log_start(server: &OpenTrain, selection: &Selection) {
     );
 }
 
-/// Logs go to stderr only (stdout carries JSON-RPC), through a writer that masks credentials.
-fn init_logging(known: Arc<Known>) {
-    use tracing_subscriber::filter::Targets;
-    use tracing_subscriber::prelude::*;
+fn refuse_to_serve(problems: &[String]) -> ExitCode {
+    eprintln!("opentrain-mcp: {}", problems.join("; "));
+    ExitCode::from(2)
+}
 
-    let filter = std::env::var("RUST_LOG")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-        .and_then(|s| s.parse::<Targets>().ok())
-        // Warnings and errors only: clients such as Claude Code log every stderr line as an
-        // error, so a healthy start writes nothing.
-        .unwrap_or_else(|| "warn".parse::<Targets>().unwrap_or_default());
-    let layer = tracing_subscriber::fmt::layer()
-        .with_ansi(false)
-        .with_writer(move || RedactingWriter::new(std::io::stderr(), Some(known.clone())));
-    tracing_subscriber::registry()
-        .with(layer)
-        .with(filter)
-        .init();
+/// `--http`: the Streamable HTTP server until SIGTERM. Any setup problem stops it at start.
+fn serve_http(
+    http_config: http::HttpConfig,
+    sandbox: bool,
+    sandbox_dir: Option<&str>,
+    selection: &Selection,
+    timeout: std::time::Duration,
+    result_format: ResultFormat,
+    log_format: LogFormat,
+) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("opentrain-mcp: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let transport = http_config.transport();
+    // In sandbox mode the simulated API runs on this runtime for as long as the server does.
+    let mut _sandbox = None;
+    let config = if sandbox {
+        match start_sandbox(sandbox_dir, &runtime) {
+            Ok((config, sb)) => {
+                _sandbox = Some(sb);
+                config
+            }
+            Err(e) => return refuse_to_serve(&[format!("the sandbox could not start: {e}")]),
+        }
+    } else if transport == Transport::Http {
+        // Each request brings its token: this machine's env token and credentials file are
+        // not even read. Only the API's base URL is configured here.
+        let var = |k: &str| std::env::var(k).ok();
+        Config::new(None, None, var(config::ENV_BASE_URL).as_deref())
+    } else {
+        Config::from_env()
+    };
+    // rmcp says three things at `info` for every stateless request: only its warnings.
+    opentrain_mcp::log::init(config.known().clone(), log_format, "info,rmcp=warn");
+    if let Err(e) = config.base_url_without_file() {
+        return refuse_to_serve(&[e.to_string()]);
+    }
+    let server = OpenTrain::serving(
+        config,
+        Options {
+            timeout,
+            result_format,
+            setup_error: None,
+            transport,
+        },
+        selection,
+    );
+    if let Some(e) = server.setup_error() {
+        return refuse_to_serve(&[e.to_owned()]);
+    }
+    if transport == Transport::HttpSingleTenant
+        && let Err(e) = server.config().settings()
+    {
+        return refuse_to_serve(&[e.to_string()]);
+    }
+    match runtime.block_on(http::serve(server, http_config)) {
+        // As for stdio: do not wait for the runtime to wind down.
+        Ok(()) => std::process::exit(0),
+        Err(e) => {
+            eprintln!("opentrain-mcp: {e}");
+            std::process::exit(1)
+        }
+    }
 }

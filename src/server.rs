@@ -1,5 +1,6 @@
 //! The MCP server: identity and instructions, the combined tool router, dispatch, and serving
-//! over stdio until stdin closes.
+//! over stdio until stdin closes. Over HTTP (`transport::http`) the same server answers each
+//! request with that request's [`Scope`]: its caller's token and its narrowing headers.
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
@@ -41,6 +42,15 @@ opentrain_register_agent, then ask your human for an email and run the claim \
 claimed account. Money never moves from a call: hires, funding, releases and contract ends return \
 an approvalUrl a human must confirm. Lists are paginated: pass nextCursor back as cursor.";
 
+/// What an agent reads first from a remote (`--http`) server: no registration or claim here.
+pub const REMOTE_INSTRUCTIONS: &str = "OpenTrain is a data-labeling marketplace: post labeling \
+jobs, review proposals from AI trainers, hire, message and pay through milestones. This is a \
+remote OpenTrain server: every call acts with the OpenTrain token your MCP client sends with it \
+(a personal API token a human creates in the OpenTrain app, Settings → API keys). Start with \
+opentrain_auth_status to see which account that is. Hiring, messaging and money need a claimed \
+account. Money never moves from a call: hires, funding, releases and contract ends return an \
+approvalUrl a human must confirm. Lists are paginated: pass nextCursor back as cursor.";
+
 /// Total size of the string content of a call's arguments above which it is refused unread.
 pub const MAX_ARGUMENT_BYTES: usize = 1024 * 1024;
 
@@ -57,6 +67,8 @@ pub struct Options {
     /// the reason through their client, but it is the instructions' first line and the answer to
     /// every call.
     pub setup_error: Option<String>,
+    /// What carries the calls, and so whose credentials they use.
+    pub transport: Transport,
 }
 
 impl Default for Options {
@@ -65,13 +77,72 @@ impl Default for Options {
             timeout: crate::api::DEFAULT_TIMEOUT,
             result_format: ResultFormat::default(),
             setup_error: None,
+            transport: Transport::Stdio,
         }
     }
 }
 
-/// The server. Cheap to clone: all state is shared.
+/// What carries the calls.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Transport {
+    /// One agent on stdin/stdout, with this machine's credentials (env > file > none).
+    #[default]
+    Stdio,
+    /// `--http`: every request brings its own bearer token; the server's own credentials are
+    /// never used.
+    Http,
+    /// `--http --single-tenant`: every request uses this server's own credentials.
+    HttpSingleTenant,
+}
+
+impl Transport {
+    pub fn is_http(self) -> bool {
+        self != Transport::Stdio
+    }
+}
+
+/// Whose credentials one request's API calls use. Travels with the server value for that
+/// request only ([`OpenTrain::scoped`]); nothing else holds it.
+#[derive(Clone, Default)]
+pub enum Caller {
+    /// This server's configuration: env token > credentials file > none (stdio, single-tenant).
+    #[default]
+    Configured,
+    /// The bearer token of the HTTP request being served.
+    Bearer(Secret),
+    /// No credentials at all (an HTTP server before a request has said who calls).
+    Nobody,
+}
+
+/// What one request brings besides its arguments: whose token, and which tools it narrowed the
+/// operator's selection to. Built per HTTP request by `transport::http`; stdio has the default.
+#[derive(Clone, Default)]
+pub struct Scope {
+    pub caller: Caller,
+    /// The tools this request may see and call (always a subset of the operator's); `None`:
+    /// every enabled tool.
+    pub narrowed: Option<Arc<Enabled>>,
+    /// The HTTP request's id, for the log lines its call writes.
+    pub request_id: Option<Arc<str>>,
+}
+
+impl Scope {
+    fn allows(&self, name: &str) -> bool {
+        self.narrowed.as_ref().is_none_or(|n| n.contains(name))
+    }
+}
+
+/// Tools that write this machine's credentials file (registration and the claim): never served
+/// over HTTP, where the file is not the caller's.
+pub const LOCAL_ONLY_TOOLS: [&str; 3] = [
+    "opentrain_register_agent",
+    "opentrain_claim_account",
+    "opentrain_claim_status",
+];
+
+/// The server. Cheap to clone: all state is shared; the [`Scope`] is the one request's.
 #[derive(Clone)]
-pub struct OpenTrain(pub(crate) Arc<Inner>);
+pub struct OpenTrain(pub(crate) Arc<Inner>, pub(crate) Scope);
 
 pub(crate) struct Inner {
     config: Config,
@@ -90,6 +161,7 @@ pub(crate) struct Inner {
     pub(crate) checkout_links: tools::credits::CheckoutLinks,
     result_format: ResultFormat,
     setup_error: Option<String>,
+    transport: Transport,
 }
 
 impl OpenTrain {
@@ -168,8 +240,11 @@ impl OpenTrain {
         config: Config,
         options: Options,
         routers: Vec<(Toolset, ToolRouter<OpenTrain>)>,
-        enabled: Enabled,
+        mut enabled: Enabled,
     ) -> OpenTrain {
+        if options.transport.is_http() {
+            enabled.remove(&LOCAL_ONLY_TOOLS);
+        }
         let mut router = ToolRouter::new();
         for (_, routes) in routers {
             router.merge(routes);
@@ -188,18 +263,112 @@ impl OpenTrain {
         } else {
             Client::new(options.timeout)
         };
-        OpenTrain(Arc::new(Inner {
-            config,
-            client,
-            router,
-            enabled,
-            tools,
-            prompts,
-            claim_interval: AtomicU64::new(5),
-            checkout_links: Default::default(),
-            result_format: options.result_format,
-            setup_error: options.setup_error,
-        }))
+        let scope = Scope {
+            caller: match options.transport {
+                Transport::Stdio | Transport::HttpSingleTenant => Caller::Configured,
+                Transport::Http => Caller::Nobody,
+            },
+            narrowed: None,
+            request_id: None,
+        };
+        OpenTrain(
+            Arc::new(Inner {
+                config,
+                client,
+                router,
+                enabled,
+                tools,
+                prompts,
+                claim_interval: AtomicU64::new(5),
+                checkout_links: Default::default(),
+                result_format: options.result_format,
+                setup_error: options.setup_error,
+                transport: options.transport,
+            }),
+            scope,
+        )
+    }
+
+    /// This server answering one request: with that request's caller and narrowing when the
+    /// HTTP transport put a [`Scope`] in it, else as it is (stdio).
+    pub fn scoped(&self, extensions: &rmcp::model::Extensions) -> OpenTrain {
+        match crate::transport::http::scope_of(extensions) {
+            Some(scope) => OpenTrain(self.0.clone(), scope),
+            None => self.clone(),
+        }
+    }
+
+    /// The same server with another scope (the HTTP transport and tests).
+    pub fn with_scope(&self, scope: Scope) -> OpenTrain {
+        OpenTrain(self.0.clone(), scope)
+    }
+
+    pub fn transport(&self) -> Transport {
+        self.0.transport
+    }
+
+    /// The operator's selection (flags and env), before any request narrows it.
+    pub fn enabled(&self) -> &Enabled {
+        &self.0.enabled
+    }
+
+    /// The checkout links remembered for this session; none over HTTP, where memory shared by
+    /// every caller is not a session (and another instance would not have it).
+    pub(crate) fn checkout_links(&self) -> Option<&tools::credits::CheckoutLinks> {
+        (!self.0.transport.is_http()).then_some(&self.0.checkout_links)
+    }
+
+    /// The token, its source and the base URL this request's calls use: the configuration's
+    /// (env > file) for stdio and single-tenant HTTP; over HTTP, the request's bearer token and
+    /// the configured base URL, never the credentials file.
+    pub fn settings(&self) -> Result<crate::config::Settings, ConfigError> {
+        let token = match &self.1.caller {
+            Caller::Configured => return self.config().settings(),
+            Caller::Bearer(token) => Some(token.clone()),
+            Caller::Nobody => None,
+        };
+        let (base_url, base_url_origin) = self.config().base_url_without_file()?;
+        Ok(crate::config::Settings {
+            token_source: if token.is_some() {
+                TokenSource::Request
+            } else {
+                TokenSource::None
+            },
+            token,
+            base_url,
+            base_url_origin,
+        })
+    }
+
+    /// The result for a failure, in this request's terms (see [`tools::failure`]).
+    pub fn failure(&self, error: &ApiError) -> CallToolResult {
+        self.failure_with(error, None)
+    }
+
+    /// [`OpenTrain::failure`] with a tool's own advice for an HTTP error.
+    pub fn failure_with(&self, error: &ApiError, hint: Option<String>) -> CallToolResult {
+        match (&self.1.caller, error) {
+            (Caller::Configured, _) => tools::failure_with(error, self.config(), hint),
+            (_, ApiError::NoToken) => tools::refuse(
+                "This request carried no OpenTrain token, so nothing was sent. Send \
+                 `Authorization: Bearer ot_pat_…` (a personal API token from the OpenTrain app, \
+                 Settings → API keys) with every request to this server.",
+            ),
+            (_, ApiError::Http { status: 401, .. }) => tools::failure_with(
+                error,
+                self.config(),
+                hint.or_else(|| {
+                    Some(
+                        "The token this request carried (its Authorization header) was \
+                         rejected: missing, invalid, expired or revoked. A human mints a new \
+                         one in the OpenTrain app (Settings → API keys) and puts it in the MCP \
+                         client's configuration for this server."
+                            .to_owned(),
+                    )
+                }),
+            ),
+            _ => tools::failure_with(error, self.config(), hint),
+        }
     }
 
     /// Whether only read-only tools are served.
@@ -229,7 +398,12 @@ impl OpenTrain {
     /// front of the model and, through it, the human. Codex shows only the first ~200
     /// characters, so the reason comes first.
     pub fn instructions(&self) -> String {
-        let problem = match (self.setup_error(), self.config().settings()) {
+        let settings = match self.0.transport {
+            // The server's own credentials are not what an HTTP caller uses: only the base URL.
+            Transport::Http => self.config().base_url_without_file().map(drop),
+            _ => self.config().settings().map(drop),
+        };
+        let problem = match (self.setup_error(), settings) {
             (Some(e), _) => Some(format!(
                 "SETUP PROBLEM: opentrain-mcp is misconfigured: {e}. Every OpenTrain tool call \
                  returns this error until your human fixes this MCP server's configuration in \
@@ -242,7 +416,9 @@ impl OpenTrain {
             )),
             (None, Ok(_)) => None,
         };
-        let normal = if self.config().is_sandbox() {
+        let normal = if self.0.transport == Transport::Http {
+            REMOTE_INSTRUCTIONS.to_owned()
+        } else if self.config().is_sandbox() {
             format!("{} {INSTRUCTIONS}", crate::sandbox::INSTRUCTIONS)
         } else {
             INSTRUCTIONS.to_owned()
@@ -258,12 +434,45 @@ impl OpenTrain {
         &self.0.tools
     }
 
+    /// The tools this request may see: the operator's, narrowed by the request's headers.
+    pub fn visible_tools(&self) -> Vec<Tool> {
+        match &self.1.narrowed {
+            None => self.0.tools.clone(),
+            Some(n) => self
+                .0
+                .tools
+                .iter()
+                .filter(|t| n.contains(&t.name))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// The workflow prompts whose tools this request may all call.
+    fn visible_prompts(&self) -> impl Iterator<Item = &&'static PromptDef> {
+        self.0
+            .prompts
+            .iter()
+            .filter(|p| p.needs.iter().all(|name| self.1.allows(name)))
+    }
+
     /// Sends a request with the current settings (token and base URL).
     ///
     /// A request that sends no token (marketplace search, the claim with an explicit claim
     /// token) does not need the credentials file, so an unreadable or unlocatable file does not
     /// block it: it goes to `OPENTRAIN_API_BASE_URL` or the default instead.
     pub async fn call(&self, req: &Request) -> Result<Response, ApiError> {
+        let bearer = match &self.1.caller {
+            Caller::Configured => None,
+            Caller::Bearer(token) => Some(Some(token)),
+            Caller::Nobody => Some(None),
+        };
+        if let Some(token) = bearer {
+            // Over HTTP: the request's own token (never the file's or the env's).
+            let (base_url, _) = self.config().base_url_without_file()?;
+            let known = self.config().known().snapshot();
+            return self.client().send(&base_url, req, token, &known).await;
+        }
         let (base_url, token) = match self.config().settings() {
             Ok(settings) => (settings.base_url, settings.token),
             Err(
@@ -302,7 +511,7 @@ impl OpenTrain {
     ) -> CallToolResult {
         match self.call(&req).await {
             Ok(response) => tools::ok(summarize(response.status, &response.body), response.body),
-            Err(e) => tools::failure(&e, self.config()),
+            Err(e) => self.failure(&e),
         }
     }
 
@@ -338,11 +547,23 @@ impl OpenTrain {
             }
         }
         self.refresh_config().await;
-        let mut response = self.dispatch(name, request, context).await;
+        let in_flight = crate::metrics::call_started();
+        let started = std::time::Instant::now();
+        let mut response = self.dispatch(name.clone(), request, context).await;
+        crate::metrics::tool_call(
+            &name,
+            !matches!(&response, Ok(CallToolResponse::Complete(r)) if r.is_error != Some(true)),
+            started.elapsed(),
+        );
+        drop(in_flight);
         // What the configuration knows (including what it learned during this call) and what
         // this call carries: masked in whatever it returns.
         let known = self.config().known().snapshot();
-        let secrets: Vec<&Secret> = known.iter().chain(&own).collect();
+        let bearer = match &self.1.caller {
+            Caller::Bearer(token) => Some(token),
+            _ => None,
+        };
+        let secrets: Vec<&Secret> = known.iter().chain(&own).chain(bearer).collect();
         match &mut response {
             Ok(CallToolResponse::Complete(result)) => {
                 tools::mask_result(result, &secrets);
@@ -382,6 +603,16 @@ impl OpenTrain {
                 .into());
             }
         }
+        if self.0.transport.is_http() && LOCAL_ONLY_TOOLS.contains(&name.as_str()) {
+            return Ok(tools::refuse(format!(
+                "{name} is not served over HTTP: it writes a credentials file on the machine \
+                 this server runs on, which is not yours. Nothing was sent. Use a personal API \
+                 token from the OpenTrain app (Settings → API keys), sent as `Authorization: \
+                 Bearer …` by your MCP client; or run opentrain-mcp locally (stdio) to register \
+                 an agent account."
+            ))
+            .into());
+        }
         if let Some(tool) = self.0.router.get(&name)
             && let Some(why) = self.0.enabled.why_disabled(tool)
         {
@@ -397,6 +628,14 @@ impl OpenTrain {
                      --exclude-tools settings leave it out). Nothing was sent."
                 ),
             })
+            .into());
+        }
+        if self.0.router.get(&name).is_some() && !self.1.allows(&name) {
+            return Ok(tools::refuse(format!(
+                "{name} is not enabled for this request: its X-OpenTrain-Toolsets, \
+                 X-OpenTrain-Tools, X-OpenTrain-Exclude-Tools or X-OpenTrain-Read-Only headers \
+                 leave it out. Nothing was sent."
+            ))
             .into());
         }
         let started = std::time::Instant::now();
@@ -469,13 +708,19 @@ impl OpenTrain {
     /// `text` with every credential the configuration knows masked (resources, prompts, doctor).
     pub fn masked(&self, text: String) -> String {
         let known = self.config().known().snapshot();
-        let refs: Vec<&Secret> = known.iter().collect();
+        let mut refs: Vec<&Secret> = known.iter().collect();
+        if let Caller::Bearer(token) = &self.1.caller {
+            refs.push(token);
+        }
         scrub_text(&text, &refs).unwrap_or(text)
     }
 
     /// The `opentrain://config` resource: where credentials come from, the base URL, the token's
     /// prefix only, and what is enabled.
     pub fn config_report(&self) -> Value {
+        if !matches!(self.1.caller, Caller::Configured) {
+            return self.remote_config_report();
+        }
         let config = self.config();
         let file = config.path().map(|p| p.display().to_string());
         let file_status = match config.read() {
@@ -501,7 +746,41 @@ impl OpenTrain {
                 report["tokenSource"] = Value::String(match &s.token_source {
                     TokenSource::Env => crate::config::ENV_TOKEN.to_owned(),
                     TokenSource::File(p) => p.display().to_string(),
+                    TokenSource::Request => "this request's Authorization header".to_owned(),
                     TokenSource::None => "none".to_owned(),
+                });
+                report["tokenPrefix"] = s
+                    .token
+                    .as_ref()
+                    .map(|t| Value::String(t.prefix()))
+                    .unwrap_or(Value::Null);
+                report["baseUrl"] = Value::String(s.base_url.as_str().trim_end_matches('/').into());
+                report["baseUrlFrom"] = Value::String(s.base_url_origin);
+            }
+            Err(e) => report["error"] = Value::String(e.to_string()),
+        }
+        report
+    }
+}
+
+impl OpenTrain {
+    /// The `opentrain://config` resource over HTTP: the request's token (its prefix only) and
+    /// the base URL; this machine's credentials file is none of the caller's business.
+    fn remote_config_report(&self) -> Value {
+        let mut report = serde_json::json!({
+            "transport": "http",
+            "readOnly": self.read_only(),
+            "enabledTools": self.visible_tools().len(),
+            "httpTimeoutSeconds": self.client().timeout().as_secs(),
+            "resultFormat": self.result_format().name(),
+            "setupError": self.setup_error(),
+            "version": env!("CARGO_PKG_VERSION"),
+        });
+        match self.settings() {
+            Ok(s) => {
+                report["tokenSource"] = Value::String(match s.token {
+                    Some(_) => "this request's Authorization header".to_owned(),
+                    None => "none".to_owned(),
                 });
                 report["tokenPrefix"] = s
                     .token
@@ -592,9 +871,10 @@ impl ServerHandler for OpenTrain {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(self.0.tools.clone()))
+        let this = self.scoped(&context.extensions);
+        Ok(ListToolsResult::with_all_items(this.visible_tools()))
     }
 
     async fn call_tool(
@@ -602,25 +882,37 @@ impl ServerHandler for OpenTrain {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        self.call_tool_by_name(request, context).await
+        let this = self.scoped(&context.extensions);
+        match this.1.request_id.clone() {
+            Some(id) => {
+                use tracing::Instrument;
+                let span = tracing::info_span!("request", request_id = %id);
+                this.call_tool_by_name(request, context)
+                    .instrument(span)
+                    .await
+            }
+            None => this.call_tool_by_name(request, context).await,
+        }
     }
 
     async fn list_prompts(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
+        let this = self.scoped(&context.extensions);
         Ok(ListPromptsResult::with_all_items(
-            self.0.prompts.iter().map(|p| p.prompt()).collect(),
+            this.visible_prompts().map(|p| p.prompt()).collect(),
         ))
     }
 
     async fn get_prompt(
         &self,
         request: GetPromptRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
-        let Some(prompt) = self.0.prompts.iter().find(|p| p.name == request.name) else {
+        let this = self.scoped(&context.extensions);
+        let Some(prompt) = this.visible_prompts().find(|p| p.name == request.name) else {
             return Err(McpError::invalid_params(
                 format!("unknown prompt {:?}", request.name),
                 None,
@@ -646,7 +938,7 @@ impl ServerHandler for OpenTrain {
                 ));
             }
         }
-        let text = self.masked((prompt.render)(&args));
+        let text = this.masked((prompt.render)(&args));
         Ok(
             GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
                 .with_description(prompt.description)
@@ -665,18 +957,19 @@ impl ServerHandler for OpenTrain {
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
+        let this = self.scoped(&context.extensions);
         let uri = request.uri.as_str();
         if uri == guide::CONFIG_URI {
-            self.refresh_config().await;
+            this.refresh_config().await;
         }
         let (text, mime) = match uri {
             guide::GUIDE_URI => (guide::GUIDE.to_owned(), "text/markdown"),
             guide::EVENTS_URI => (guide::EVENTS.to_owned(), "text/markdown"),
             guide::CONFIG_URI => (
-                self.masked(
-                    serde_json::to_string_pretty(&self.config_report()).unwrap_or_default(),
+                this.masked(
+                    serde_json::to_string_pretty(&this.config_report()).unwrap_or_default(),
                 ),
                 "application/json",
             ),

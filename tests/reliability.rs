@@ -486,6 +486,7 @@ fn server_at(uri: &str, timeout: Duration) -> (opentrain_mcp::OpenTrain, TempDir
             timeout,
             result_format: opentrain_mcp::tools::result::format::ResultFormat::Structured,
             setup_error: None,
+            ..Default::default()
         },
     );
     (server, dir)

@@ -120,6 +120,7 @@ impl Client {
                 Ok(result) => result,
                 Err(_) => Err(ApiError::Timeout(self.timeout)),
             };
+            crate::metrics::api_attempt(result.as_ref().map(|r| r.status));
             tracing::debug!(
                 "{} (attempt {attempt}) -> {} in {} ms",
                 req.describe(),

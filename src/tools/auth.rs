@@ -470,9 +470,9 @@ impl OpenTrain {
         )
     )]
     async fn auth_status(&self) -> CallToolResult {
-        let settings = match self.config().settings() {
+        let settings = match self.settings() {
             Ok(s) => s,
-            Err(e) => return failure(&e.into(), self.config()),
+            Err(e) => return self.failure(&e.into()),
         };
         let claim_pending = matches!(settings.token_source, TokenSource::File(_))
             && self.config().read().is_ok_and(|f| f.claim_token.is_some());

@@ -262,8 +262,8 @@ impl OpenTrain {
                 .map(|at| format!("before {at}"))
                 .unwrap_or_else(|| "within about 24 h".to_owned());
             let link = checkout_url(b);
-            if let (Some(id), Some(url)) = (&id, &link) {
-                server.0.checkout_links.remember(id, url);
+            if let (Some(id), Some(url), Some(links)) = (&id, &link, server.checkout_links()) {
+                links.remember(id, url);
             }
             let pay = match link {
                 Some(url) => format!(
@@ -313,7 +313,9 @@ impl OpenTrain {
     )]
     async fn get_credit_top_up(&self, Args(a): Args<GetCreditTopUpArgs>) -> CallToolResult {
         let req = Request::get("/credits/top-ups/{topUpId}").id("topUpId", &a.top_up_id);
-        let remembered = self.0.checkout_links.get(a.top_up_id.as_str());
+        let remembered = self
+            .checkout_links()
+            .and_then(|links| links.get(a.top_up_id.as_str()));
         self.run(req, |b| {
             let top_up = top_up_of(b);
             format!(

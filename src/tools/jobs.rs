@@ -22,7 +22,7 @@ use serde_json::{Map, Value, json};
 
 use super::result::{append_text, links, note_ignored};
 use super::summary::{self, LIST_LIMIT, flag, items, strings, text, text_or, usd};
-use super::{Args, failure_with, invalid, ok, schema};
+use super::{Args, invalid, ok, schema};
 use crate::api::{ApiError, ErrorBody, Request};
 use crate::server::OpenTrain;
 use crate::text::truncate_chars;
@@ -878,7 +878,7 @@ impl OpenTrain {
                     } => Some(publish_limit_hint(body, *retry_after)),
                     _ => None,
                 };
-                let mut result = failure_with(&e, self.config(), hint);
+                let mut result = self.failure_with(&e, hint);
                 if let ApiError::Http {
                     status: 400, body, ..
                 } = &e

@@ -22,7 +22,7 @@ use super::result::links;
 use super::summary::{
     Approval, FROM_OTHERS, count, dollars, excerpt, flag, items, list, strings, text, text_or, usd,
 };
-use super::{Args, error_line, failure, invalid, ok, schema};
+use super::{Args, error_line, invalid, ok, schema};
 use crate::api::{ApiError, Request};
 use crate::server::OpenTrain;
 use crate::validate::{Id, Limit, OptionalText, Usd};
@@ -513,7 +513,7 @@ impl OpenTrain {
         }
         let proposal = match self.call(&req).await {
             Ok(response) => response.body,
-            Err(e) => return failure(&e, self.config()),
+            Err(e) => return self.failure(&e),
         };
         let req =
             Request::get("/proposals/{proposalId}/interview").id("proposalId", &a.proposal_id);
@@ -570,7 +570,7 @@ impl OpenTrain {
             .json(&json!({"freelancerId": a.freelancer_id}));
         let response = match self.call(&req).await {
             Ok(response) => response,
-            Err(e) => return failure(&e, self.config()),
+            Err(e) => return self.failure(&e),
         };
         let b = &response.body;
         let already = links::find(

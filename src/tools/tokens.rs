@@ -105,7 +105,14 @@ fn revoked_summary(
         text_or(record, "/status", "revoked"),
         text_or(record, "/revokedAt", "now"),
     );
-    if is_ours(record, ours) {
+    if is_ours(record, ours) && *source == TokenSource::Request {
+        out.push_str(
+            "\nWARNING: this was the token this request carried (its Authorization header). \
+             Every further OpenTrain call with it will fail with 401: your human must mint a new \
+             one in the OpenTrain app (Settings → API keys) and put it in the MCP client's \
+             configuration for this server.",
+        );
+    } else if is_ours(record, ours) {
         out.push_str(&format!(
             "\nWARNING: this was the token this MCP server uses (from {source}). Every further \
              OpenTrain call will fail with 401 until a new token is configured: your human must \
@@ -130,7 +137,7 @@ impl OpenTrain {
         )
     )]
     async fn list_tokens(&self) -> CallToolResult {
-        let ours = self.config().settings().ok().and_then(|s| s.token);
+        let ours = self.settings().ok().and_then(|s| s.token);
         self.run(Request::get("/tokens"), move |b| {
             summary::list(b, "/tokens", ("token", "tokens"), |t| {
                 token_line(t, ours.as_ref())
@@ -152,7 +159,7 @@ impl OpenTrain {
         )
     )]
     async fn revoke_token(&self, Args(a): Args<RevokeTokenArgs>) -> CallToolResult {
-        let (ours, source) = match self.config().settings() {
+        let (ours, source) = match self.settings() {
             Ok(s) => (s.token, s.token_source),
             Err(_) => (None, TokenSource::None),
         };

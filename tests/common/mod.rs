@@ -89,6 +89,7 @@ impl Harness {
                 timeout: setup.timeout,
                 result_format: setup.result_format,
                 setup_error: None,
+                ..Options::default()
             },
         );
         let (server_io, client_io) = tokio::io::duplex(1 << 20);
