@@ -2,6 +2,7 @@
 //! talking to a wiremock API on loopback, with its credentials file in a temp directory.
 #![allow(dead_code)]
 
+pub mod remote;
 pub mod stdio;
 
 use std::path::PathBuf;
