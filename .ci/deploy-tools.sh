@@ -8,6 +8,8 @@
 #     mcp                   tests/http_nginx.rs: the official Python SDK's Streamable HTTP client
 # The venv is kept between runs (target/ is), so only the first run downloads anything.
 
+ci_tools="${ci_tools:-$PWD/target/ci-tools}"
+
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
   # Debian's postinst would start the packaged nginx on :80 where no policy-rc.d forbids it; the
   # tests run their own nginx, so nothing is started here.

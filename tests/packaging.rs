@@ -1161,7 +1161,9 @@ fn the_shell_scripts_pass_shellcheck() {
         "scripts/check-static.sh",
         "scripts/smoke-test.sh",
         "scripts/client-matrix.sh",
+        "scripts/conformance.sh",
         ".ci/packaging-tools.sh",
+        ".ci/deploy-tools.sh",
     ];
     let output = Command::new(shellcheck)
         .arg("-x")
