@@ -11,12 +11,14 @@ pub mod config;
 pub mod demo;
 pub mod doctor;
 pub mod filter;
+pub mod framing;
 pub mod guide;
 pub mod log;
 pub mod metrics;
 pub mod sandbox;
 pub mod secret;
 pub mod server;
+pub mod shape;
 #[cfg(unix)]
 pub mod stdio;
 pub mod text;

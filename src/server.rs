@@ -3,10 +3,8 @@
 //! request with that request's [`Scope`]: its caller's token and its narrowing headers.
 
 use std::collections::BTreeMap;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -22,12 +20,12 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
 use serde_json::Value;
-use tokio::io::{AsyncRead, ReadBuf};
-use tokio::sync::Notify;
 
+use crate::api::budget::{self, AnswerHolds};
 use crate::api::{ApiError, Auth, Client, Request, Response};
 use crate::config::{Config, ConfigError, TokenSource};
 use crate::filter::{Disabled, Enabled, Selection};
+use crate::framing::LineTransport;
 use crate::guide::{self, PromptDef};
 use crate::secret::{Secret, scrub_text};
 use crate::tools::result::format::{self, Paging, ResultFormat};
@@ -549,7 +547,18 @@ impl OpenTrain {
         self.refresh_config().await;
         let in_flight = crate::metrics::call_started();
         let started = std::time::Instant::now();
-        let mut response = self.dispatch(name.clone(), request, context).await;
+        // The answer budget this call's answers take stays held until the transport has
+        // written the result (stdio puts `holds` in the request); a cancelled call stops at once.
+        let holds = context
+            .extensions
+            .get::<AnswerHolds>()
+            .cloned()
+            .unwrap_or_default();
+        let cancelled = context.ct.clone();
+        let mut response = tokio::select! {
+            response = budget::collecting(holds, self.dispatch(name.clone(), request, context)) => response,
+            () = cancelled.cancelled() => Err(McpError::internal_error("the call was cancelled", None)),
+        };
         crate::metrics::tool_call(
             &name,
             !matches!(&response, Ok(CallToolResponse::Complete(r)) if r.is_error != Some(true)),
@@ -994,58 +1003,42 @@ impl ServerHandler for OpenTrain {
 
 /// Serves MCP over the process's stdin/stdout until stdin closes. Calls still in flight then get
 /// a short grace period, and the function returns: an agent closing the pipe means it is gone.
+/// Once stdout fails (the client is gone), it returns at once: nothing more is read or run.
 pub async fn serve_stdio(server: OpenTrain) -> Result<(), String> {
-    let eof = Arc::new(Notify::new());
     // Declared first so it is dropped last, after the transport.
     #[cfg(unix)]
     let (stdin, stdout, _restore) = crate::stdio::open();
     // Elsewhere tokio's own handles (reads and writes on its blocking pool).
     #[cfg(not(unix))]
     let (stdin, stdout) = (tokio::io::stdin(), tokio::io::stdout());
-    let stdin = EofSignal {
-        inner: stdin,
-        eof: eof.clone(),
-    };
-    let running = match server.serve((stdin, stdout)).await {
-        Ok(running) => running,
-        // stdin closed before `initialize`: a clean end, not a failure.
-        Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => return Ok(()),
-        Err(e) => return Err(format!("MCP initialization failed: {e}")),
+    let transport = LineTransport::new(stdin, stdout);
+    let signals = transport.signals();
+    let running = tokio::select! {
+        running = server.serve(transport) => match running {
+            Ok(running) => running,
+            // stdin closed before `initialize`: a clean end, not a failure.
+            Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => return Ok(()),
+            Err(e) if signals.is_stdout_closed() => {
+                tracing::debug!("stdout closed during initialization: {e}");
+                return Ok(());
+            }
+            Err(e) => return Err(format!("MCP initialization failed: {e}")),
+        },
+        () = signals.stdout_closed() => return Ok(()),
     };
     tokio::select! {
         quit = running.waiting() => {
             tracing::debug!("server stopped: {quit:?}");
         }
         () = async {
-            eof.notified().await;
+            signals.stdin_closed().await;
             tokio::time::sleep(EXIT_GRACE).await;
         } => {
             tracing::debug!("stdin closed; exiting with calls possibly still in flight");
         }
+        () = signals.stdout_closed() => {
+            tracing::info!("stdout is closed (the client is gone); exiting without running anything more");
+        }
     }
     Ok(())
-}
-
-/// Wraps stdin and signals when it reaches end-of-file.
-struct EofSignal<R> {
-    inner: R,
-    eof: Arc<Notify>,
-}
-
-impl<R: AsyncRead + Unpin> AsyncRead for EofSignal<R> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if let Poll::Ready(result) = &poll
-            && (result.is_err() || buf.filled().len() == before)
-            && buf.remaining() > 0
-        {
-            self.eof.notify_one();
-        }
-        poll
-    }
 }

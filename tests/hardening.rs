@@ -822,3 +822,269 @@ async fn numbers_inside_the_range_go_out_exactly_as_written() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// 6. Requests that cannot be parsed are answered under their id; duplicate ids are refused
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unparsable_requests_with_a_readable_id_get_an_error_with_that_id() {
+    let mut p = Proc::spawn(&[]);
+    p.initialize();
+    let call = |id: &str, q: &str| {
+        format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"opentrain_search_jobs","arguments":{{"q":{q}}}}}}}"#
+        )
+    };
+    let deep = format!("{}1{}", "[".repeat(100), "]".repeat(100));
+    let deeper = format!("{}1{}", "[".repeat(5000), "]".repeat(5000));
+    let many = format!("[{}1]", "1,".repeat(30_000));
+    let cases = [
+        (call("1", r#""\ud800""#), json!(1), -32700),
+        (call("2", "1e309"), json!(2), -32700),
+        (call(r#""n""#, "NaN"), json!("n"), -32700),
+        (call("4", &deep), json!(4), -32600),
+        (call("5", &deeper), json!(5), -32600),
+        (call("6", &many), json!(6), -32600),
+        // The id after the part that cannot be parsed.
+        (
+            r#"{"jsonrpc":"2.0","method":"tools/call","params":{"x":-Infinity},"id":7}"#.into(),
+            json!(7),
+            -32700,
+        ),
+    ];
+    for (line, _, _) in &cases {
+        p.send_raw(line);
+    }
+    p.send(json!({"jsonrpc": "2.0", "id": 99, "method": "ping"}));
+    let seen = p.recv_until(99);
+    for (line, id, code) in &cases {
+        let answer = seen
+            .iter()
+            .find(|m| &m["id"] == id)
+            .unwrap_or_else(|| panic!("no answer with id {id} to {:.80}: {seen:?}", line));
+        assert_eq!(answer["error"]["code"], *code, "{answer}");
+    }
+    assert_eq!(seen.len(), cases.len() + 1, "{seen:?}");
+    p.close_stdin();
+    assert!(p.wait(Duration::from_secs(3)).success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_whose_id_is_in_flight_is_refused_and_runs_once() {
+    let api = wiremock::MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"job": {"id": "j1", "status": "CLOSED"}}))
+                .set_delay(Duration::from_millis(500)),
+        )
+        .mount(&api)
+        .await;
+    let uri = api.uri();
+    let mut p = Proc::spawn(&[
+        ("OPENTRAIN_PERSONAL_API_TOKEN", PAT),
+        ("OPENTRAIN_API_BASE_URL", &uri),
+    ]);
+    p.initialize();
+    p.call(6, "opentrain_close_job", json!({"jobId": "j1"}));
+    p.call(6, "opentrain_close_job", json!({"jobId": "j1"}));
+    let first = p.recv();
+    let second = p.recv();
+    let (refusal, result) = if first.get("error").is_some() {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    assert_eq!(refusal["id"], 6);
+    assert_eq!(refusal["error"]["code"], -32600, "{refusal}");
+    assert!(
+        refusal["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("still in flight"),
+        "{refusal}"
+    );
+    assert_eq!(result["id"], 6);
+    assert_eq!(result["result"]["isError"], false, "{result}");
+    assert_eq!(api.received_requests().await.unwrap().len(), 1);
+    // Once answered, the id may be used again.
+    p.call(6, "opentrain_close_job", json!({"jobId": "j1"}));
+    assert_eq!(p.recv()["result"]["isError"], false);
+    p.close_stdin();
+    assert!(p.wait(Duration::from_secs(3)).success());
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Backpressure: a client that stops reading stops the server reading; stdout gone ends it
+
+/// The server's resident memory now, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_stops_the_server_reading_and_running() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // About 3 MB of calls: more than the pipe and the server's read-ahead hold.
+    const CALLS: usize = 20_000;
+    let api = wiremock::MockServer::start().await;
+    // A 4 KB answer: a few fill the stdout pipe.
+    let mut body = fixture("credits_balance");
+    body["credits"]["padding"] = json!("x".repeat(4_000));
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(&api)
+        .await;
+    let home = TempDir::new().unwrap();
+    let mut child = std::process::Command::new(common::stdio::BIN)
+        .env_clear()
+        .env("HOME", home.path())
+        .env("OPENTRAIN_PERSONAL_API_TOKEN", PAT)
+        .env("OPENTRAIN_API_BASE_URL", api.uri())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    writeln!(
+        stdin,
+        r#"{{"jsonrpc":"2.0","id":0,"method":"initialize","params":{{"protocolVersion":"2025-06-18","capabilities":{{}},"clientInfo":{{"name":"t","version":"1"}}}}}}"#
+    )
+    .unwrap();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    writeln!(
+        stdin,
+        r#"{{"jsonrpc":"2.0","method":"notifications/initialized"}}"#
+    )
+    .unwrap();
+    // Pipeline every call from a thread, and read nothing meanwhile.
+    let written = Arc::new(AtomicUsize::new(0));
+    let progress = written.clone();
+    std::thread::spawn(move || {
+        for id in 1..=CALLS {
+            let call = format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"opentrain_get_credits","arguments":{{}}}}}}"#
+            );
+            if writeln!(stdin, "{call}").is_err() {
+                return;
+            }
+            progress.fetch_add(1, Ordering::SeqCst);
+        }
+        // Keep stdin open until the process is killed.
+        std::thread::sleep(Duration::from_secs(60));
+    });
+    // Wait until neither the writer nor the API make progress for a second (or 30 s pass).
+    let started = std::time::Instant::now();
+    let (mut last, mut still) = ((0, 0), 0);
+    while still < 5 && started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = (
+            written.load(Ordering::SeqCst),
+            api.received_requests().await.unwrap().len(),
+        );
+        still = if now == last { still + 1 } else { 0 };
+        last = now;
+    }
+    let (sent, ran) = last;
+    let rss = rss_kib(pid);
+    assert!(
+        sent < CALLS,
+        "the server read all {CALLS} calls although their answers could not be delivered"
+    );
+    assert!(
+        ran <= 200,
+        "the server ran {ran} calls whose answers could not be delivered"
+    );
+    assert!(rss < 64 * 1024, "{rss} KiB resident");
+    // Reading again, answers flow and the writer moves on.
+    for _ in 0..500 {
+        line.clear();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "stdout ended");
+        let answer: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(answer["result"]["isError"], false, "{answer}");
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_stdout_is_gone_nothing_more_runs_and_the_process_exits() {
+    use std::io::{BufRead, BufReader, Write};
+    let api = wiremock::MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"job": {}})))
+        .mount(&api)
+        .await;
+    let home = TempDir::new().unwrap();
+    let mut child = std::process::Command::new(common::stdio::BIN)
+        .env_clear()
+        .env("HOME", home.path())
+        .env("OPENTRAIN_PERSONAL_API_TOKEN", PAT)
+        .env("OPENTRAIN_API_BASE_URL", api.uri())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    writeln!(
+        stdin,
+        r#"{{"jsonrpc":"2.0","id":0,"method":"initialize","params":{{"protocolVersion":"2025-06-18","capabilities":{{}},"clientInfo":{{"name":"t","version":"1"}}}}}}"#
+    )
+    .unwrap();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    writeln!(
+        stdin,
+        r#"{{"jsonrpc":"2.0","method":"notifications/initialized"}}"#
+    )
+    .unwrap();
+    // The client goes away on the reading side; the next answer cannot be written.
+    drop(stdout);
+    writeln!(stdin, r#"{{"jsonrpc":"2.0","id":1,"method":"ping"}}"#).unwrap();
+    stdin.flush().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    let mut exited = None;
+    let mut sent_after = 0;
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            exited = Some(status);
+            break;
+        }
+        // Writes keep coming (while the pipe takes them): none may run.
+        let close = format!(
+            r#"{{"jsonrpc":"2.0","id":{},"method":"tools/call","params":{{"name":"opentrain_close_job","arguments":{{"jobId":"j1"}}}}}}"#,
+            100 + sent_after
+        );
+        if writeln!(stdin, "{close}")
+            .and_then(|()| stdin.flush())
+            .is_ok()
+        {
+            sent_after += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        exited.is_some(),
+        "the process kept running after stdout closed"
+    );
+    let ran = api.received_requests().await.unwrap().len();
+    assert_eq!(
+        ran, 0,
+        "{ran} of {sent_after} writes ran after stdout closed"
+    );
+}

@@ -249,3 +249,48 @@ fn html_page() -> impl Strategy<Value = String> {
     ];
     prop::collection::vec(part, 0..40).prop_map(|p| p.concat())
 }
+
+/// Lines a client could send: JSON-ish pieces (brackets, quotes, escapes, numbers, ids) in any
+/// order, or any bytes at all.
+fn json_ish_line() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        Just("{".to_owned()),
+        Just("}".to_owned()),
+        Just("[".to_owned()),
+        Just("]".to_owned()),
+        Just("\"".to_owned()),
+        Just("\\".to_owned()),
+        Just("\\\"".to_owned()),
+        Just(",".to_owned()),
+        Just(":".to_owned()),
+        Just("\"id\"".to_owned()),
+        Just("\"id\":7".to_owned()),
+        Just("1e309".to_owned()),
+        Just("NaN".to_owned()),
+        Just("\"\\ud800\"".to_owned()),
+        Just(" ".to_owned()),
+        "[a-z0-9]{1,4}".prop_map(|s| s),
+    ];
+    prop_oneof![
+        proptest::collection::vec(piece, 0..40).prop_map(|p| p.concat().into_bytes()),
+        proptest::collection::vec(any::<u8>(), 0..256),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Measuring JSON and reading an id from a line that does not parse never panic, whatever
+    /// the bytes; an id read from a line that does parse is the id it has.
+    #[test]
+    fn measuring_and_reading_ids_never_panic(line in json_ish_line()) {
+        let _ = opentrain_mcp::shape::measure(&line, 50, 8);
+        let id = opentrain_mcp::framing::readable_id(&line);
+        if let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(&line)
+            && let Some(id) = id
+        {
+            let read = serde_json::to_value(&id).unwrap();
+            prop_assert_eq!(object.get("id"), Some(&read));
+        }
+    }
+}

@@ -1576,12 +1576,17 @@ fn malformed_json_rpc_is_ignored_or_answered_with_an_error_and_serving_goes_on()
         "{}",
         "\"str\"",
         "123",
-        "{\"jsonrpc\":\"1.0\",\"id\":15,\"method\":\"tools/list\"}",
         "{\"jsonrpc\":\"2.0\",\"id\":{\"a\":1},\"method\":\"tools/list\"}",
-        "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/list\",\"params\":\"x\"}",
-        "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":5}",
     ];
     for line in invalid {
+        p.send_raw(line);
+    }
+    // Not a valid message, but with a readable id: an error under that id (issue 9).
+    for line in [
+        "{\"jsonrpc\":\"1.0\",\"id\":15,\"method\":\"tools/list\"}",
+        "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/list\",\"params\":\"x\"}",
+        "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":5}",
+    ] {
         p.send_raw(line);
     }
     // Requests with an id, each answered under that id.
@@ -1622,7 +1627,10 @@ fn malformed_json_rpc_is_ignored_or_answered_with_an_error_and_serving_goes_on()
             .contains("contractId: invalid type: integer `5`, expected a string")
     );
     assert!(by_id["99"]["result"]["tools"].as_array().unwrap().len() > 40);
-    assert_eq!(by_id.len(), 7);
+    for id in ["15", "7", "8"] {
+        assert_eq!(code(id), Some(-32600), "{id}");
+    }
+    assert_eq!(by_id.len(), 10);
 
     p.close_stdin();
     assert!(p.wait(Duration::from_secs(2)).success());

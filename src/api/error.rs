@@ -38,6 +38,11 @@ pub enum ApiError {
     Transport(String),
     #[error("the response was larger than {} MiB and was discarded", .limit / (1024 * 1024))]
     TooLarge { limit: usize },
+    /// A 2xx whose JSON is too big to parse safely (counted before parsing).
+    #[error(
+        "the API answered {status} with {what}, more than one answer may hold; it was discarded"
+    )]
+    TooComplex { status: u16, what: String },
     #[error(
         "the API answered {status} with a redirect to {location}, which is not followed{}",
         if *.write {

@@ -8,6 +8,7 @@
 //! once. The whole call, retries included, ends at the timeout (`OPENTRAIN_HTTP_TIMEOUT_SECS`,
 //! default 30 s), so an agent never waits past it.
 
+pub mod budget;
 pub mod error;
 pub mod request;
 
@@ -23,6 +24,7 @@ pub use error::{ApiError, ErrorBody};
 pub use request::{Api, Auth, Body, Request};
 
 use crate::secret::{self, Secret};
+use crate::shape;
 
 pub const USER_AGENT: &str = concat!("opentrain-mcp/", env!("CARGO_PKG_VERSION"));
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -49,6 +51,8 @@ pub struct Client {
     timeout: Duration,
     /// Never through a proxy (the sandbox on loopback).
     direct: bool,
+    /// The memory answers may take, one by one and together.
+    budget: budget::Budget,
 }
 
 impl Client {
@@ -57,6 +61,7 @@ impl Client {
             http: OnceLock::new(),
             timeout,
             direct: false,
+            budget: budget::Budget::default(),
         }
     }
 
@@ -67,6 +72,10 @@ impl Client {
             direct: true,
             ..Client::new(timeout)
         }
+    }
+
+    pub fn budget(&self) -> &budget::Budget {
+        &self.budget
     }
 
     pub fn timeout(&self) -> Duration {
@@ -257,7 +266,13 @@ impl Client {
                 limit: MAX_BODY_BYTES,
             });
         }
-        let mut bytes = Vec::new();
+        // A large body waits for one of the few large-body reader slots (see `budget`).
+        let length = response.content_length().unwrap_or(0) as usize;
+        let mut reader = None;
+        if length > budget::SMALL_BODY {
+            reader = Some(self.budget.large_reader().await);
+        }
+        let mut bytes = Vec::with_capacity(length.min(MAX_BODY_BYTES));
         while let Some(chunk) = response
             .chunk()
             .await
@@ -268,8 +283,14 @@ impl Client {
                     limit: MAX_BODY_BYTES,
                 });
             }
+            if reader.is_none() && bytes.len() + chunk.len() > budget::SMALL_BODY {
+                reader = Some(self.budget.large_reader().await);
+            }
             bytes.extend_from_slice(&chunk);
         }
+        // Counted before any tree is built: many small values parse into far more memory than
+        // their text takes.
+        let shape = shape::measure(&bytes, budget::MAX_ANSWER_VALUES, shape::MAX_DEPTH);
         let success = (200..300).contains(&status);
         // An answer that delivers credentials must reach its tool unmasked, so the tool can save
         // them: only this request's own secrets are masked in it here (the dispatch masks the
@@ -292,11 +313,21 @@ impl Client {
                     body: Value::Object(Default::default()),
                 });
             }
+            let values = shape.map_err(|too_big| ApiError::TooComplex {
+                status,
+                what: too_big.to_string(),
+            })?;
+            // Room for the tree, held until the answer has been written to the client.
+            let hold = self
+                .budget
+                .tree(budget::estimate(bytes.len(), values))
+                .await;
             let mut body: Value =
                 serde_json::from_slice(&bytes).map_err(|_| ApiError::NotJson {
                     status,
                     excerpt: excerpt(&bytes),
                 })?;
+            drop(reader);
             // Every documented answer is an object, and a result's structuredContent must be one.
             if !body.is_object() {
                 return Err(ApiError::NotAnObject {
@@ -305,9 +336,20 @@ impl Client {
                 });
             }
             secret::scrub_json(&mut body, body_scrub);
+            budget::keep(hold);
             return Ok(Response { status, body });
         }
-        let mut body = ErrorBody::parse(&bytes);
+        // An error body is cut to a few KiB once parsed; the room to parse it is given back then.
+        let mut body = match shape {
+            Ok(values) => {
+                let _hold = self
+                    .budget
+                    .tree(budget::estimate(bytes.len(), values))
+                    .await;
+                ErrorBody::parse(&bytes)
+            }
+            Err(_) => ErrorBody::Text(error::excerpt(&bytes)),
+        };
         // A credential written with JSON escapes only shows once parsed.
         if let ErrorBody::Envelope(v) | ErrorBody::OAuth(v) | ErrorBody::Json(v) = &mut body {
             secret::scrub_json(v, scrub);

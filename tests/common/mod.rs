@@ -95,8 +95,11 @@ impl Harness {
         );
         let (server_io, client_io) = tokio::io::duplex(1 << 20);
         let running = server.clone();
+        // The server's own transport, as the binary runs it.
+        let (read, write) = tokio::io::split(server_io);
+        let transport = opentrain_mcp::framing::LineTransport::new(read, write);
         tokio::spawn(async move {
-            if let Ok(service) = running.serve(server_io).await {
+            if let Ok(service) = running.serve(transport).await {
                 let _ = service.waiting().await;
             }
         });
