@@ -64,7 +64,7 @@ impl Respond for CloseJob {
     }
 }
 
-const WRITE_DELAY: Duration = Duration::from_millis(1500);
+const WRITE_DELAY: Duration = Duration::from_secs(3);
 
 /// One client's connection through nginx, marked with `X-Test-Client` for the access log.
 async fn rmcp_client(
