@@ -136,7 +136,9 @@ struct Job {
 fn claim_due(store: &Store) -> rusqlite::Result<Vec<Job>> {
     store.tx(|tx| {
         let mut jobs = Vec::new();
-        for mut d in tx.all("deliveries")? {
+        let mut open = tx.having("deliveries", "status", "pending")?;
+        open.extend(tx.having("deliveries", "status", "sending")?);
+        for mut d in open {
             let due =
                 d["status"] == "pending" && d["nextAttemptAt"].as_i64().unwrap_or(0) <= tx.now;
             // A delivery another process claimed but never finished (it died) is retried after a

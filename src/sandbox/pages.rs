@@ -109,10 +109,16 @@ fn not_found(what: &str) -> Page {
     )
 }
 
-async fn run<F>(app: &App, f: F) -> Response
+fn run<F>(app: &App, f: F) -> impl Future<Output = Response> + Send + '_
 where
     F: FnOnce(&mut Tx, &str) -> rusqlite::Result<Page> + Send + 'static,
 {
+    run_job(app, Box::new(f))
+}
+
+type PageJob = Box<dyn FnOnce(&mut Tx, &str) -> rusqlite::Result<Page> + Send>;
+
+async fn run_job(app: &App, f: PageJob) -> Response {
     let store = app.0.store.clone();
     let base = app.0.base.clone();
     let outcome = tokio::task::spawn_blocking(move || store.tx(|tx| f(tx, &base))).await;

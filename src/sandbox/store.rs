@@ -322,6 +322,15 @@ impl<'c> Tx<'c> {
             .next())
     }
 
+    /// Records whose JSON field `field` (a top-level key) equals `value`, oldest first.
+    pub fn having(&self, table: &str, field: &str, value: &str) -> rusqlite::Result<Vec<Value>> {
+        check_table(table);
+        self.rows(
+            &format!("SELECT data FROM {table} WHERE json_extract(data, ?1) = ?2 ORDER BY seq"),
+            [format!("$.{field}"), value.to_owned()],
+        )
+    }
+
     fn rows<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<Vec<Value>> {
         let mut stmt = self.conn.prepare_cached(sql)?;
         let rows = stmt.query_map(params, |r| r.get::<_, String>(0))?;

@@ -5,14 +5,9 @@
 //! next token poll delivers — exactly once — a new token with the post-claim scopes, and every
 //! pre-claim token stops working.
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::Response;
-use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::{ApiErr, App, Body, Ctx, Reply, json_object};
+use super::{ApiErr, Ctx, Handler, Reply, Req, Route, json_object};
 use crate::sandbox::clock::{DAY, MINUTE, SECOND};
 use crate::sandbox::store::Tx;
 use crate::sandbox::{hash, preview, random_hex};
@@ -61,21 +56,26 @@ const CLAIM_WINDOW: i64 = DAY;
 const ATTEMPT_LIFETIME: i64 = 30 * MINUTE;
 const POLL_INTERVAL_SECS: i64 = 5;
 
-pub fn agent_routes() -> Router<App> {
-    Router::new()
-        .route("/identity", post(register))
-        .route("/identity/claim", post(claim_start))
-        .route("/oauth/token", post(token))
-        .route("/oauth/revoke", post(revoke))
-        // The token-management page names this path; the three other sources the one above.
-        .route("/identity/revoke", post(revoke))
-}
+pub const AGENT_ROUTES: &[Route] = &[
+    Route::new("POST", "/api/agent/identity", Handler::Open(register)),
+    Route::new(
+        "POST",
+        "/api/agent/identity/claim",
+        Handler::Open(claim_start),
+    ),
+    Route::new("POST", "/api/agent/oauth/token", Handler::Open(token)),
+    Route::new("POST", "/api/agent/oauth/revoke", Handler::Open(revoke)),
+    Route::new("POST", "/api/agent/oauth/revoke", Handler::Open(revoke)),
+];
 
-pub fn public_routes() -> Router<App> {
-    Router::new()
-        .route("/auth/me", get(me))
-        .route("/job-drafts/capabilities", get(capabilities))
-}
+pub const ROUTES: &[Route] = &[
+    Route::new("GET", "/api/public/v1/auth/me", Handler::Authed(me)),
+    Route::new(
+        "GET",
+        "/api/public/v1/job-drafts/capabilities",
+        Handler::Authed(capabilities),
+    ),
+];
 
 /// Creates a token for `account`; returns the secret (shown once) and the record.
 pub fn mint(
@@ -124,75 +124,73 @@ fn invalid(description: &str) -> ApiErr {
     ApiErr::oauth(400, "invalid_request", description)
 }
 
-async fn register(State(app): State<App>, body: Body) -> Response {
-    app.run(move |tx, base| {
-        let b = json_object(&body, true).map_err(|_| invalid("The body must be a JSON object."))?;
-        if let Some(kind) = b.get("identity_type")
-            && kind != "anonymous"
-        {
-            return Err(ApiErr::oauth(
-                400,
-                "unsupported_identity_type",
-                "Only identity_type \"anonymous\" is supported.",
-            ));
-        }
-        let text = |key: &str| -> Result<Option<String>, ApiErr> {
-            match b.get(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) if s.chars().count() <= 200 => {
-                    Ok(Some(s.trim().to_owned()).filter(|s| !s.is_empty()))
-                }
-                _ => Err(invalid(&format!(
-                    "{key} must be a string of at most 200 characters."
-                ))),
+fn register(tx: &mut Tx, base: &str, r: &Req) -> Reply {
+    let body: &[u8] = &r.body;
+    let b = json_object(body, true).map_err(|_| invalid("The body must be a JSON object."))?;
+    if let Some(kind) = b.get("identity_type")
+        && kind != "anonymous"
+    {
+        return Err(ApiErr::oauth(
+            400,
+            "unsupported_identity_type",
+            "Only identity_type \"anonymous\" is supported.",
+        ));
+    }
+    let text = |key: &str| -> Result<Option<String>, ApiErr> {
+        match b.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.chars().count() <= 200 => {
+                Ok(Some(s.trim().to_owned()).filter(|s| !s.is_empty()))
             }
-        };
-        let agent_name = text("agent_name")?;
-        let organization_name = text("organization_name")?;
-        let account_id = tx.new_id("acct")?;
-        let registration = tx.new_id("reg")?;
-        let claim_token = format!("ot_clm_{}", random_hex(16));
-        let account = json!({
-            "id": account_id,
-            "registrationId": registration,
-            "agentName": agent_name,
-            "organizationName": organization_name,
-            "userId": tx.new_id("usr")?,
-            "organizationId": tx.new_id("org")?,
-            "claimed": false,
-            "claimHash": hash(&claim_token),
-            "claimExpiresAt": tx.now + CLAIM_WINDOW,
-            "claimDelivered": false,
-            "email": null,
-            "firstName": null,
-            "lastName": null,
-            "createdAt": tx.now,
-            "tick": 0,
-            "availableCents": 0,
-            "reservedCents": 0,
-            "card": null,
-            "publishes": [],
-        });
-        tx.put("accounts", &account_id, None, None, &account)?;
-        let scopes: Vec<String> = PRE_CLAIM.iter().map(|s| s.to_string()).collect();
-        let (access, _) = mint(tx, &account_id, "Agent registration", &scopes, None, true)?;
-        Ok((
-            200,
-            json!({
-                "identity_type": "anonymous",
-                "registration_id": registration,
-                "access_token": access,
-                "token_type": "bearer",
-                "scopes": scopes,
-                "claim_token": claim_token,
-                "claim_token_expires_at": crate::sandbox::clock::iso(tx.now + CLAIM_WINDOW),
-                "claim_endpoint": format!("{base}/api/agent/identity/claim"),
-                "token_endpoint": format!("{base}/api/agent/oauth/token"),
-                "grant_type": GRANT_TYPE,
-            }),
-        ))
-    })
-    .await
+            _ => Err(invalid(&format!(
+                "{key} must be a string of at most 200 characters."
+            ))),
+        }
+    };
+    let agent_name = text("agent_name")?;
+    let organization_name = text("organization_name")?;
+    let account_id = tx.new_id("acct")?;
+    let registration = tx.new_id("reg")?;
+    let claim_token = format!("ot_clm_{}", random_hex(16));
+    let account = json!({
+        "id": account_id,
+        "registrationId": registration,
+        "agentName": agent_name,
+        "organizationName": organization_name,
+        "userId": tx.new_id("usr")?,
+        "organizationId": tx.new_id("org")?,
+        "claimed": false,
+        "claimHash": hash(&claim_token),
+        "claimExpiresAt": tx.now + CLAIM_WINDOW,
+        "claimDelivered": false,
+        "email": null,
+        "firstName": null,
+        "lastName": null,
+        "createdAt": tx.now,
+        "tick": 0,
+        "availableCents": 0,
+        "reservedCents": 0,
+        "card": null,
+        "publishes": [],
+    });
+    tx.put("accounts", &account_id, None, None, &account)?;
+    let scopes: Vec<String> = PRE_CLAIM.iter().map(|s| s.to_string()).collect();
+    let (access, _) = mint(tx, &account_id, "Agent registration", &scopes, None, true)?;
+    Ok((
+        200,
+        json!({
+            "identity_type": "anonymous",
+            "registration_id": registration,
+            "access_token": access,
+            "token_type": "bearer",
+            "scopes": scopes,
+            "claim_token": claim_token,
+            "claim_token_expires_at": crate::sandbox::clock::iso(tx.now + CLAIM_WINDOW),
+            "claim_endpoint": format!("{base}/api/agent/identity/claim"),
+            "token_endpoint": format!("{base}/api/agent/oauth/token"),
+            "grant_type": GRANT_TYPE,
+        }),
+    ))
 }
 
 pub fn valid_email(email: &str) -> bool {
@@ -207,171 +205,163 @@ pub fn valid_email(email: &str) -> bool {
         && email.len() <= 254
 }
 
-async fn claim_start(State(app): State<App>, body: Body) -> Response {
-    app.run(move |tx, base| {
-        let b =
-            json_object(&body, false).map_err(|_| invalid("The body must be a JSON object."))?;
-        let token = b
-            .get("claim_token")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .trim()
-            .to_owned();
-        let email = b
-            .get("email")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .trim()
-            .to_owned();
-        if token.is_empty() {
-            return Err(invalid("claim_token is required."));
+fn claim_start(tx: &mut Tx, base: &str, r: &Req) -> Reply {
+    let body: &[u8] = &r.body;
+    let b = json_object(body, false).map_err(|_| invalid("The body must be a JSON object."))?;
+    let token = b
+        .get("claim_token")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .trim()
+        .to_owned();
+    let email = b
+        .get("email")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .trim()
+        .to_owned();
+    if token.is_empty() {
+        return Err(invalid("claim_token is required."));
+    }
+    if !valid_email(&email) {
+        return Err(invalid("email must be a valid email address."));
+    }
+    let mut account = tx
+        .find("accounts", "claimHash", &hash(&token))?
+        .ok_or_else(|| invalid("Unknown claim token."))?;
+    if account["claimed"] == true {
+        return Err(invalid("This agent account has already been claimed."));
+    }
+    if account["claimExpiresAt"].as_i64().unwrap_or(0) <= tx.now {
+        return Err(invalid(
+            "The claim window has closed; register a new agent account.",
+        ));
+    }
+    let taken = tx.all("accounts")?.into_iter().any(|a| {
+        a["claimed"] == true
+            && a["email"]
+                .as_str()
+                .is_some_and(|e| e.eq_ignore_ascii_case(&email))
+    });
+    if taken {
+        return Err(invalid(
+            "email_already_registered: this email already has an OpenTrain account.",
+        ));
+    }
+    let account_id = account["id"].as_str().unwrap_or_default().to_owned();
+    for mut old in tx.list("claims", "account", &account_id)? {
+        if old["status"] == "pending" {
+            old["status"] = json!("superseded");
+            tx.save("claims", old["id"].as_str().unwrap_or_default(), &old)?;
         }
-        if !valid_email(&email) {
-            return Err(invalid("email must be a valid email address."));
-        }
-        let mut account = tx
-            .find("accounts", "claimHash", &hash(&token))?
-            .ok_or_else(|| invalid("Unknown claim token."))?;
-        if account["claimed"] == true {
-            return Err(invalid("This agent account has already been claimed."));
-        }
-        if account["claimExpiresAt"].as_i64().unwrap_or(0) <= tx.now {
-            return Err(invalid(
-                "The claim window has closed; register a new agent account.",
-            ));
-        }
-        let taken = tx.all("accounts")?.into_iter().any(|a| {
-            a["claimed"] == true
-                && a["email"]
-                    .as_str()
-                    .is_some_and(|e| e.eq_ignore_ascii_case(&email))
-        });
-        if taken {
-            return Err(invalid(
-                "email_already_registered: this email already has an OpenTrain account.",
-            ));
-        }
-        let account_id = account["id"].as_str().unwrap_or_default().to_owned();
-        for mut old in tx.list("claims", "account", &account_id)? {
-            if old["status"] == "pending" {
-                old["status"] = json!("superseded");
-                tx.save("claims", old["id"].as_str().unwrap_or_default(), &old)?;
-            }
-        }
-        let id = tx.new_id("cla")?;
-        let cat = format!("ot_cat_{}", random_hex(16));
-        let code = format!(
-            "{:06}",
-            u64::from_str_radix(&random_hex(4), 16).unwrap_or(0) % 1_000_000
-        );
-        tx.put(
-            "claims",
-            &id,
-            Some(&account_id),
-            None,
-            &json!({
-                "id": id, "account": account_id, "catHash": hash(&cat), "userCode": code,
-                "email": email, "status": "pending", "createdAt": tx.now,
-                "expiresAt": tx.now + ATTEMPT_LIFETIME,
-            }),
-        )?;
-        account["pendingEmail"] = json!(email);
-        tx.save("accounts", &account_id, &account)?;
-        Ok((
-            200,
-            json!({
-                "user_code": code,
-                "verification_uri": format!("{base}/claim?token={cat}"),
-                "expires_in": ATTEMPT_LIFETIME / 1000,
-                "interval": POLL_INTERVAL_SECS,
-                // Nothing is ever emailed from the sandbox: the agent shows the link itself.
-                "email_sent": false,
-            }),
-        ))
-    })
-    .await
+    }
+    let id = tx.new_id("cla")?;
+    let cat = format!("ot_cat_{}", random_hex(16));
+    let code = format!(
+        "{:06}",
+        u64::from_str_radix(&random_hex(4), 16).unwrap_or(0) % 1_000_000
+    );
+    tx.put(
+        "claims",
+        &id,
+        Some(&account_id),
+        None,
+        &json!({
+            "id": id, "account": account_id, "catHash": hash(&cat), "userCode": code,
+            "email": email, "status": "pending", "createdAt": tx.now,
+            "expiresAt": tx.now + ATTEMPT_LIFETIME,
+        }),
+    )?;
+    account["pendingEmail"] = json!(email);
+    tx.save("accounts", &account_id, &account)?;
+    Ok((
+        200,
+        json!({
+            "user_code": code,
+            "verification_uri": format!("{base}/claim?token={cat}"),
+            "expires_in": ATTEMPT_LIFETIME / 1000,
+            "interval": POLL_INTERVAL_SECS,
+            // Nothing is ever emailed from the sandbox: the agent shows the link itself.
+            "email_sent": false,
+        }),
+    ))
 }
 
-async fn token(State(app): State<App>, body: Body) -> Response {
-    app.run(move |tx, _| {
-        let pairs = form(&body);
-        if field(&pairs, "grant_type") != Some(GRANT_TYPE) {
-            return Err(ApiErr::oauth(
-                400,
-                "unsupported_grant_type",
-                format!("grant_type must be {GRANT_TYPE}."),
-            ));
-        }
-        let token =
-            field(&pairs, "claim_token").ok_or_else(|| invalid("claim_token is required."))?;
-        let mut account = tx
-            .find("accounts", "claimHash", &hash(token))?
-            .ok_or_else(|| ApiErr::oauth(400, "invalid_grant", "Unknown claim token."))?;
-        let account_id = account["id"].as_str().unwrap_or_default().to_owned();
-        if account["claimDelivered"] == true {
-            return Err(ApiErr::oauth(
-                400,
-                "invalid_grant",
-                "The claimed account's token was already delivered.",
-            ));
-        }
-        if account["claimed"] == true {
-            for mut old in tx.list("tokens", "account", &account_id)? {
-                if old["preClaim"] == true && old["status"] == "active" {
-                    old["status"] = json!("revoked");
-                    old["revokedAt"] = json!(tx.now);
-                    tx.save("tokens", old["id"].as_str().unwrap_or_default(), &old)?;
-                }
-            }
-            let scopes = post_claim_scopes(&super::strings(&account["grantedExtras"]));
-            let (access, _) = mint(tx, &account_id, "Claimed agent token", &scopes, None, false)?;
-            account["claimDelivered"] = json!(true);
-            tx.save("accounts", &account_id, &account)?;
-            return Ok((
-                200,
-                json!({"access_token": access, "token_type": "bearer", "scopes": scopes}),
-            ));
-        }
-        if account["claimExpiresAt"].as_i64().unwrap_or(0) <= tx.now {
-            return Err(ApiErr::oauth(
-                400,
-                "expired_token",
-                "The claim window has closed; register a new agent account.",
-            ));
-        }
-        let last = account["lastPollAt"].as_i64();
-        account["lastPollAt"] = json!(tx.now);
-        tx.save("accounts", &account_id, &account)?;
-        if last.is_some_and(|l| tx.now - l < POLL_INTERVAL_SECS * SECOND) {
-            return Err(ApiErr::oauth(
-                400,
-                "slow_down",
-                format!("Poll at most every {POLL_INTERVAL_SECS} seconds."),
-            ));
-        }
-        Err(ApiErr::oauth(
+fn token(tx: &mut Tx, _base: &str, r: &Req) -> Reply {
+    let body: &[u8] = &r.body;
+    let pairs = form(body);
+    if field(&pairs, "grant_type") != Some(GRANT_TYPE) {
+        return Err(ApiErr::oauth(
             400,
-            "authorization_pending",
-            "The human has not accepted the claim yet.",
-        ))
-    })
-    .await
+            "unsupported_grant_type",
+            format!("grant_type must be {GRANT_TYPE}."),
+        ));
+    }
+    let token = field(&pairs, "claim_token").ok_or_else(|| invalid("claim_token is required."))?;
+    let mut account = tx
+        .find("accounts", "claimHash", &hash(token))?
+        .ok_or_else(|| ApiErr::oauth(400, "invalid_grant", "Unknown claim token."))?;
+    let account_id = account["id"].as_str().unwrap_or_default().to_owned();
+    if account["claimDelivered"] == true {
+        return Err(ApiErr::oauth(
+            400,
+            "invalid_grant",
+            "The claimed account's token was already delivered.",
+        ));
+    }
+    if account["claimed"] == true {
+        for mut old in tx.list("tokens", "account", &account_id)? {
+            if old["preClaim"] == true && old["status"] == "active" {
+                old["status"] = json!("revoked");
+                old["revokedAt"] = json!(tx.now);
+                tx.save("tokens", old["id"].as_str().unwrap_or_default(), &old)?;
+            }
+        }
+        let scopes = post_claim_scopes(&super::strings(&account["grantedExtras"]));
+        let (access, _) = mint(tx, &account_id, "Claimed agent token", &scopes, None, false)?;
+        account["claimDelivered"] = json!(true);
+        tx.save("accounts", &account_id, &account)?;
+        return Ok((
+            200,
+            json!({"access_token": access, "token_type": "bearer", "scopes": scopes}),
+        ));
+    }
+    if account["claimExpiresAt"].as_i64().unwrap_or(0) <= tx.now {
+        return Err(ApiErr::oauth(
+            400,
+            "expired_token",
+            "The claim window has closed; register a new agent account.",
+        ));
+    }
+    let last = account["lastPollAt"].as_i64();
+    account["lastPollAt"] = json!(tx.now);
+    tx.save("accounts", &account_id, &account)?;
+    if last.is_some_and(|l| tx.now - l < POLL_INTERVAL_SECS * SECOND) {
+        return Err(ApiErr::oauth(
+            400,
+            "slow_down",
+            format!("Poll at most every {POLL_INTERVAL_SECS} seconds."),
+        ));
+    }
+    Err(ApiErr::oauth(
+        400,
+        "authorization_pending",
+        "The human has not accepted the claim yet.",
+    ))
 }
 
-async fn revoke(State(app): State<App>, body: Body) -> Response {
-    app.run(move |tx, _| {
-        let pairs = form(&body);
-        let token = field(&pairs, "token").ok_or_else(|| invalid("token is required."))?;
-        if let Some(mut record) = tx.find("tokens", "hash", &hash(token))?
-            && record["status"] == "active"
-        {
-            record["status"] = json!("revoked");
-            record["revokedAt"] = json!(tx.now);
-            tx.save("tokens", record["id"].as_str().unwrap_or_default(), &record)?;
-        }
-        Ok((200, json!({})))
-    })
-    .await
+fn revoke(tx: &mut Tx, _base: &str, r: &Req) -> Reply {
+    let body: &[u8] = &r.body;
+    let pairs = form(body);
+    let token = field(&pairs, "token").ok_or_else(|| invalid("token is required."))?;
+    if let Some(mut record) = tx.find("tokens", "hash", &hash(token))?
+        && record["status"] == "active"
+    {
+        record["status"] = json!("revoked");
+        record["revokedAt"] = json!(tx.now);
+        tx.save("tokens", record["id"].as_str().unwrap_or_default(), &record)?;
+    }
+    Ok((200, json!({})))
 }
 
 fn me_body(tx: &Tx, ctx: &Ctx) -> Reply {
@@ -411,8 +401,8 @@ fn me_body(tx: &Tx, ctx: &Ctx) -> Reply {
     ))
 }
 
-async fn me(State(app): State<App>, headers: HeaderMap) -> Response {
-    app.authed(&headers, |tx, ctx| me_body(tx, ctx)).await
+fn me(tx: &mut Tx, ctx: &Ctx, _r: &Req) -> Reply {
+    me_body(tx, ctx)
 }
 
 /// Every key `PATCH /job-drafts/{jobId}` and `PATCH /jobs/{id}` accept.
@@ -459,34 +449,31 @@ pub const VOLUME_UNITS: &[&str] = &[
     "UNKNOWN_NOT_SPECIFIED",
 ];
 
-async fn capabilities(State(app): State<App>, headers: HeaderMap) -> Response {
-    app.authed(&headers, |_, _| {
-        Ok((
-            200,
-            json!({
-                "featureKey": "public_api_job_drafting",
-                "namespace": "job-drafts",
-                "rolloutMode": "ALL",
-                "actorIsAdmin": false,
-                "capabilities": {
-                    "draftImport": true, "draftCreate": true, "draftUpdate": true,
-                    "draftUrlRead": true, "publish": true, "hiring": true,
-                    "messagingWrites": true, "team": true, "paymentsWrite": true,
-                    "credits": true, "webhooks": true,
+fn capabilities(_tx: &mut Tx, _ctx: &Ctx, _r: &Req) -> Reply {
+    Ok((
+        200,
+        json!({
+            "featureKey": "public_api_job_drafting",
+            "namespace": "job-drafts",
+            "rolloutMode": "ALL",
+            "actorIsAdmin": false,
+            "capabilities": {
+                "draftImport": true, "draftCreate": true, "draftUpdate": true,
+                "draftUrlRead": true, "publish": true, "hiring": true,
+                "messagingWrites": true, "team": true, "paymentsWrite": true,
+                "credits": true, "webhooks": true,
+            },
+            "draft": {
+                "importFormats": ["text", "opentrain_canonical", "schema_org_job_posting", "indeed_xml", "hr_xml"],
+                "updateKeys": UPDATE_KEYS,
+                "enums": {
+                    "paymentType": PAYMENT_TYPES,
+                    "experienceLevel": EXPERIENCE_LEVELS,
+                    "dataVolumeUnit": VOLUME_UNITS,
                 },
-                "draft": {
-                    "importFormats": ["text", "opentrain_canonical", "schema_org_job_posting", "indeed_xml", "hr_xml"],
-                    "updateKeys": UPDATE_KEYS,
-                    "enums": {
-                        "paymentType": PAYMENT_TYPES,
-                        "experienceLevel": EXPERIENCE_LEVELS,
-                        "dataVolumeUnit": VOLUME_UNITS,
-                    },
-                },
-                "authBootstrap": "token",
-                "enabled": true,
-            }),
-        ))
-    })
-    .await
+            },
+            "authBootstrap": "token",
+            "enabled": true,
+        }),
+    ))
 }

@@ -7,14 +7,9 @@
 //! when a contract ends with the milestone unreleased. Paid by card, the same happens off the
 //! credit ledger. Approvals not acted on within 72 hours of sandbox time expire.
 
-use axum::Router;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
-use axum::response::Response;
-use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::{ApiErr, App, Body, Ctx, Query, Reply, json_object, usd};
+use super::{ApiErr, Ctx, Handler, Reply, Req, Route, json_object, usd};
 use crate::sandbox::clock::{self, HOUR};
 use crate::sandbox::events;
 use crate::sandbox::store::Tx;
@@ -23,19 +18,39 @@ use crate::sandbox::world;
 pub const APPROVAL_LIFETIME: i64 = 72 * HOUR;
 pub const CONTRACT_FEE_CENTS: i64 = 995;
 
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/contracts", get(list))
-        .route("/contracts/{contract_id}", get(get_one))
-        .route(
-            "/contracts/{contract_id}/milestones",
-            post(create_milestone),
-        )
-        .route("/contracts/{contract_id}/end", post(end))
-        .route("/milestones/{milestone_id}/fund", post(fund))
-        .route("/milestones/{milestone_id}/approve", post(approve))
-        .route("/approvals/{approval_id}", get(get_approval))
-}
+pub const ROUTES: &[Route] = &[
+    Route::new("GET", "/api/public/v1/contracts", Handler::Authed(list)),
+    Route::new(
+        "GET",
+        "/api/public/v1/contracts/{contract_id}",
+        Handler::Authed(get_one),
+    ),
+    Route::new(
+        "POST",
+        "/api/public/v1/contracts/{contract_id}/milestones",
+        Handler::Authed(create_milestone),
+    ),
+    Route::new(
+        "POST",
+        "/api/public/v1/contracts/{contract_id}/end",
+        Handler::Authed(end),
+    ),
+    Route::new(
+        "POST",
+        "/api/public/v1/milestones/{milestone_id}/fund",
+        Handler::Authed(fund),
+    ),
+    Route::new(
+        "POST",
+        "/api/public/v1/milestones/{milestone_id}/approve",
+        Handler::Authed(approve),
+    ),
+    Route::new(
+        "GET",
+        "/api/public/v1/approvals/{approval_id}",
+        Handler::Authed(get_approval),
+    ),
+];
 
 /// 10% marketplace fee, rounded to the cent.
 pub fn marketplace_fee(amount_cents: i64) -> i64 {
@@ -694,116 +709,106 @@ fn confirm_end(tx: &Tx, a: &Value) -> Result<Value, String> {
 // ---------------------------------------------------------------------------------------------
 // Handlers
 
-async fn list(State(app): State<App>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
-    let q = Query::parse(raw.as_deref());
-    app.authed(&headers, move |tx, ctx| {
-        ctx.need(&["payments:read"])?;
-        if let Some(s) = q.get("status")
-            && !matches!(s, "active" | "ended")
+fn list(tx: &mut Tx, ctx: &Ctx, r: &Req) -> Reply {
+    let q = &r.query;
+    ctx.need(&["payments:read"])?;
+    if let Some(s) = q.get("status")
+        && !matches!(s, "active" | "ended")
+    {
+        return Err(ApiErr::bad("status", "status must be active or ended."));
+    }
+    if let Some(job_id) = q.get("jobId") {
+        let job = tx
+            .get("jobs", job_id)?
+            .ok_or_else(|| ApiErr::not_found("jobs", "jobId", job_id))?;
+        if job["account"] != ctx.account_id.as_str() {
+            return Err(ApiErr::new(403, "This job belongs to another account."));
+        }
+    }
+    let mut items = Vec::new();
+    for c in tx.list("contracts", "account", &ctx.account_id)? {
+        if q.get("status").is_some_and(|s| c["status"] != s)
+            || q.get("jobId").is_some_and(|j| c["jobId"] != j)
         {
-            return Err(ApiErr::bad("status", "status must be active or ended."));
+            continue;
         }
-        if let Some(job_id) = q.get("jobId") {
-            let job = tx
-                .get("jobs", job_id)?
-                .ok_or_else(|| ApiErr::not_found("jobs", "jobId", job_id))?;
-            if job["account"] != ctx.account_id.as_str() {
-                return Err(ApiErr::new(403, "This job belongs to another account."));
-            }
-        }
-        let mut items = Vec::new();
-        for c in tx.list("contracts", "account", &ctx.account_id)? {
-            if q.get("status").is_some_and(|s| c["status"] != s)
-                || q.get("jobId").is_some_and(|j| c["jobId"] != j)
-            {
-                continue;
-            }
-            items.push(contract_shape(tx, &ctx.base, &c, false)?);
-        }
-        Ok((200, json!({"contracts": items})))
-    })
-    .await
+        items.push(contract_shape(tx, &ctx.base, &c, false)?);
+    }
+    Ok((200, json!({"contracts": items})))
 }
 
-async fn get_one(State(app): State<App>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    app.authed(&headers, move |tx, ctx| {
-        ctx.need(&["payments:read"])?;
-        let c = own_contract(tx, ctx, &id)?;
-        Ok((
-            200,
-            json!({"contract": contract_shape(tx, &ctx.base, &c, true)?}),
-        ))
-    })
-    .await
+fn get_one(tx: &mut Tx, ctx: &Ctx, r: &Req) -> Reply {
+    let id = r.param().to_owned();
+    ctx.need(&["payments:read"])?;
+    let c = own_contract(tx, ctx, &id)?;
+    Ok((
+        200,
+        json!({"contract": contract_shape(tx, &ctx.base, &c, true)?}),
+    ))
 }
 
-async fn create_milestone(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    app.authed(&headers, move |tx, ctx| {
-        ctx.need_claimed("add milestones")?;
-        ctx.need(&["payments:write"])?;
-        let c = own_contract(tx, ctx, &id)?;
-        if c["status"] != "active" {
-            return Err(ApiErr::conflict(
-                "contract_ended",
-                "The contract has ended.",
-            ));
-        }
-        let b = json_object(&body, false)?;
-        let description = b
-            .get("description")
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .unwrap_or("");
-        if description.is_empty() {
-            return Err(ApiErr::bad("description", "description is required."));
-        }
-        let amount =
-            match b.get("amountUsd") {
-                Some(v) => Some(v.as_f64().filter(|a| *a > 0.0).ok_or_else(|| {
-                    ApiErr::bad("amountUsd", "amountUsd must be a positive number.")
-                })?),
-                None => None,
-            };
-        let amount = amount.ok_or_else(|| {
-            ApiErr::bad(
-                "amountUsd",
-                "amountUsd is required on a fixed-price contract.",
-            )
-        })?;
-        let volume = match b.get("volume") {
-            None | Some(Value::Null) => Value::Null,
-            Some(v) => json!(
-                v.as_f64()
-                    .filter(|n| *n > 0.0)
-                    .ok_or_else(|| ApiErr::bad("volume", "volume must be a positive number."))?
-            ),
-        };
-        let due = match b.get("dueDate") {
-            None | Some(Value::Null) => Value::Null,
-            Some(v) => json!(
-                v.as_str()
-                    .and_then(clock::parse)
-                    .ok_or_else(|| ApiErr::bad("dueDate", "dueDate must be an ISO 8601 date."))?
-            ),
-        };
-        let number = tx.list("milestones", "parent", &id)?.len() + 1;
-        let mid = tx.new_id("mst")?;
-        let m = json!({
-            "id": mid, "account": ctx.account_id, "contract": id, "proposalId": c["proposalId"],
-            "name": b.get("name").and_then(Value::as_str), "description": description,
-            "status": "NOT_FUNDED", "amountCents": super::cents(amount), "volume": volume,
-            "number": number, "dueDate": due, "invoiceId": null, "createdAt": tx.now,
-        });
-        tx.put("milestones", &mid, Some(&ctx.account_id), Some(&id), &m)?;
-        milestone_event(tx, &m)?;
-        Ok((201, json!({"milestone": milestone_shape(tx, &m)?})))
-    })
-    .await
+fn create_milestone(tx: &mut Tx, ctx: &Ctx, r: &Req) -> Reply {
+    let id = r.param().to_owned();
+    let body: &[u8] = &r.body;
+    ctx.need_claimed("add milestones")?;
+    ctx.need(&["payments:write"])?;
+    let c = own_contract(tx, ctx, &id)?;
+    if c["status"] != "active" {
+        return Err(ApiErr::conflict(
+            "contract_ended",
+            "The contract has ended.",
+        ));
+    }
+    let b = json_object(body, false)?;
+    let description = b
+        .get("description")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .unwrap_or("");
+    if description.is_empty() {
+        return Err(ApiErr::bad("description", "description is required."));
+    }
+    let amount = match b.get("amountUsd") {
+        Some(v) => Some(
+            v.as_f64()
+                .filter(|a| *a > 0.0)
+                .ok_or_else(|| ApiErr::bad("amountUsd", "amountUsd must be a positive number."))?,
+        ),
+        None => None,
+    };
+    let amount = amount.ok_or_else(|| {
+        ApiErr::bad(
+            "amountUsd",
+            "amountUsd is required on a fixed-price contract.",
+        )
+    })?;
+    let volume = match b.get("volume") {
+        None | Some(Value::Null) => Value::Null,
+        Some(v) => json!(
+            v.as_f64()
+                .filter(|n| *n > 0.0)
+                .ok_or_else(|| ApiErr::bad("volume", "volume must be a positive number."))?
+        ),
+    };
+    let due = match b.get("dueDate") {
+        None | Some(Value::Null) => Value::Null,
+        Some(v) => json!(
+            v.as_str()
+                .and_then(clock::parse)
+                .ok_or_else(|| ApiErr::bad("dueDate", "dueDate must be an ISO 8601 date."))?
+        ),
+    };
+    let number = tx.list("milestones", "parent", &id)?.len() + 1;
+    let mid = tx.new_id("mst")?;
+    let m = json!({
+        "id": mid, "account": ctx.account_id, "contract": id, "proposalId": c["proposalId"],
+        "name": b.get("name").and_then(Value::as_str), "description": description,
+        "status": "NOT_FUNDED", "amountCents": super::cents(amount), "volume": volume,
+        "number": number, "dueDate": due, "invoiceId": null, "createdAt": tx.now,
+    });
+    tx.put("milestones", &mid, Some(&ctx.account_id), Some(&id), &m)?;
+    milestone_event(tx, &m)?;
+    Ok((201, json!({"milestone": milestone_shape(tx, &m)?})))
 }
 
 fn pending_for(
@@ -826,104 +831,158 @@ fn co_sign(ctx: &Ctx, a: &Value, message: &str) -> Reply {
     ))
 }
 
-async fn fund(State(app): State<App>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    app.authed(&headers, move |tx, ctx| {
-        ctx.need_claimed("fund milestones")?;
-        ctx.need(&["payments:write"])?;
-        let m = own_milestone(tx, ctx, &id)?;
-        let c = tx.get("contracts", m["contract"].as_str().unwrap_or_default())?.unwrap_or(Value::Null);
-        if c["status"] != "active" {
-            return Err(ApiErr::conflict("contract_ended", "The contract has ended."));
-        }
-        const MESSAGE: &str = "Funding request recorded. A signed-in human must confirm this approval in the OpenTrain app before any money moves.";
-        if let Some(a) = pending_for(tx, ctx, "milestone_fund", "milestoneId", &id)? {
-            return co_sign(ctx, &a, MESSAGE);
-        }
-        if m["status"] != "NOT_FUNDED" {
-            return Err(ApiErr::conflict("milestone_not_fundable", "Only NOT_FUNDED milestones can be funded.")
-                .detail("status", m["status"].clone()));
-        }
-        let charge = fund_charge(m["amountCents"].as_i64().unwrap_or(0));
-        need_payment(ctx, charge)?;
-        let mut a = new_approval(tx, ctx, "milestone_fund", m["contract"].as_str(), Some(&id), c["jobId"].as_str(), None, json!({}), charge)?;
-        let invoice_id = tx.new_id("inv")?;
-        let number = 1000 + tx.all("invoices")?.len();
-        tx.put("invoices", &invoice_id, Some(&ctx.account_id), None, &json!({
-            "id": invoice_id, "status": "PENDING_FUNDING", "amountCents": m["amountCents"],
-            "createdAt": tx.now, "milestoneId": id, "contractId": m["contract"], "jobId": c["jobId"],
-            "invoiceNumber": number,
-        }))?;
-        a["invoiceId"] = json!(invoice_id);
-        tx.save("approvals", a["id"].as_str().unwrap_or_default(), &a)?;
-        events::emit(tx, &ctx.account_id, "payment.pending", &invoice_id, c["jobId"].as_str(),
-            json!({"invoiceId": invoice_id, "milestoneId": id, "contractId": m["contract"]}))?;
-        co_sign(ctx, &a, MESSAGE)
-    })
-    .await
+fn fund(tx: &mut Tx, ctx: &Ctx, r: &Req) -> Reply {
+    let id = r.param().to_owned();
+    ctx.need_claimed("fund milestones")?;
+    ctx.need(&["payments:write"])?;
+    let m = own_milestone(tx, ctx, &id)?;
+    let c = tx
+        .get("contracts", m["contract"].as_str().unwrap_or_default())?
+        .unwrap_or(Value::Null);
+    if c["status"] != "active" {
+        return Err(ApiErr::conflict(
+            "contract_ended",
+            "The contract has ended.",
+        ));
+    }
+    const MESSAGE: &str = "Funding request recorded. A signed-in human must confirm this approval in the OpenTrain app before any money moves.";
+    if let Some(a) = pending_for(tx, ctx, "milestone_fund", "milestoneId", &id)? {
+        return co_sign(ctx, &a, MESSAGE);
+    }
+    if m["status"] != "NOT_FUNDED" {
+        return Err(ApiErr::conflict(
+            "milestone_not_fundable",
+            "Only NOT_FUNDED milestones can be funded.",
+        )
+        .detail("status", m["status"].clone()));
+    }
+    let charge = fund_charge(m["amountCents"].as_i64().unwrap_or(0));
+    need_payment(ctx, charge)?;
+    let mut a = new_approval(
+        tx,
+        ctx,
+        "milestone_fund",
+        m["contract"].as_str(),
+        Some(&id),
+        c["jobId"].as_str(),
+        None,
+        json!({}),
+        charge,
+    )?;
+    let invoice_id = tx.new_id("inv")?;
+    let number = 1000 + tx.all("invoices")?.len();
+    tx.put("invoices", &invoice_id, Some(&ctx.account_id), None, &json!({
+        "id": invoice_id, "status": "PENDING_FUNDING", "amountCents": m["amountCents"],
+        "createdAt": tx.now, "milestoneId": id, "contractId": m["contract"], "jobId": c["jobId"],
+        "invoiceNumber": number,
+    }))?;
+    a["invoiceId"] = json!(invoice_id);
+    tx.save("approvals", a["id"].as_str().unwrap_or_default(), &a)?;
+    events::emit(
+        tx,
+        &ctx.account_id,
+        "payment.pending",
+        &invoice_id,
+        c["jobId"].as_str(),
+        json!({"invoiceId": invoice_id, "milestoneId": id, "contractId": m["contract"]}),
+    )?;
+    co_sign(ctx, &a, MESSAGE)
 }
 
-async fn approve(State(app): State<App>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    app.authed(&headers, move |tx, ctx| {
-        ctx.need_claimed("release milestone payments")?;
-        ctx.need(&["payments:write"])?;
-        let m = own_milestone(tx, ctx, &id)?;
-        let c = tx.get("contracts", m["contract"].as_str().unwrap_or_default())?.unwrap_or(Value::Null);
-        const MESSAGE: &str = "Release request recorded. A signed-in human must confirm this approval in the OpenTrain app before any money moves.";
-        if let Some(a) = pending_for(tx, ctx, "milestone_approve", "milestoneId", &id)? {
-            return co_sign(ctx, &a, MESSAGE);
+fn approve(tx: &mut Tx, ctx: &Ctx, r: &Req) -> Reply {
+    let id = r.param().to_owned();
+    ctx.need_claimed("release milestone payments")?;
+    ctx.need(&["payments:write"])?;
+    let m = own_milestone(tx, ctx, &id)?;
+    let c = tx
+        .get("contracts", m["contract"].as_str().unwrap_or_default())?
+        .unwrap_or(Value::Null);
+    const MESSAGE: &str = "Release request recorded. A signed-in human must confirm this approval in the OpenTrain app before any money moves.";
+    if let Some(a) = pending_for(tx, ctx, "milestone_approve", "milestoneId", &id)? {
+        return co_sign(ctx, &a, MESSAGE);
+    }
+    match m["status"].as_str() {
+        Some("ACTIVE_FUNDED") => {}
+        Some("NOT_FUNDED") => {
+            return Err(ApiErr::conflict(
+                "milestone_not_funded",
+                "Milestone is NOT_FUNDED: fund it first.",
+            ));
         }
-        match m["status"].as_str() {
-            Some("ACTIVE_FUNDED") => {}
-            Some("NOT_FUNDED") => return Err(ApiErr::conflict("milestone_not_funded", "Milestone is NOT_FUNDED: fund it first.")),
-            other => {
-                return Err(ApiErr::conflict("milestone_not_approvable", "This milestone was already paid or cancelled.")
-                    .detail("status", other.unwrap_or("?")));
-            }
+        other => {
+            return Err(ApiErr::conflict(
+                "milestone_not_approvable",
+                "This milestone was already paid or cancelled.",
+            )
+            .detail("status", other.unwrap_or("?")));
         }
-        if c["status"] != "active" {
-            return Err(ApiErr::conflict("contract_ended", "The contract has ended."));
-        }
-        let a = new_approval(tx, ctx, "milestone_approve", m["contract"].as_str(), Some(&id), c["jobId"].as_str(), None, json!({}), 0)?;
-        co_sign(ctx, &a, MESSAGE)
-    })
-    .await
+    }
+    if c["status"] != "active" {
+        return Err(ApiErr::conflict(
+            "contract_ended",
+            "The contract has ended.",
+        ));
+    }
+    let a = new_approval(
+        tx,
+        ctx,
+        "milestone_approve",
+        m["contract"].as_str(),
+        Some(&id),
+        c["jobId"].as_str(),
+        None,
+        json!({}),
+        0,
+    )?;
+    co_sign(ctx, &a, MESSAGE)
 }
 
-async fn end(State(app): State<App>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    app.authed(&headers, move |tx, ctx| {
-        ctx.need_claimed("end contracts")?;
-        ctx.need(&["payments:write"])?;
-        let mut c = own_contract(tx, ctx, &id)?;
-        if c["status"] != "active" {
-            return Err(ApiErr::conflict("contract_ended", "The contract has already ended."));
-        }
-        const MESSAGE: &str = "This contract has funded milestones, so a signed-in human must confirm ending it in the OpenTrain app.";
-        if let Some(a) = pending_for(tx, ctx, "contract_end", "contractId", &id)? {
-            return co_sign(ctx, &a, MESSAGE);
-        }
-        let funded = tx.list("milestones", "parent", &id)?.iter().any(|m| m["status"] == "ACTIVE_FUNDED");
-        if funded {
-            let a = new_approval(tx, ctx, "contract_end", Some(&id), None, c["jobId"].as_str(), None, json!({}), 0)?;
-            return co_sign(ctx, &a, MESSAGE);
-        }
-        end_contract(tx, &mut c)?;
-        Ok((200, json!({"ok": true, "contractId": id, "status": "ended"})))
-    })
-    .await
+fn end(tx: &mut Tx, ctx: &Ctx, r: &Req) -> Reply {
+    let id = r.param().to_owned();
+    ctx.need_claimed("end contracts")?;
+    ctx.need(&["payments:write"])?;
+    let mut c = own_contract(tx, ctx, &id)?;
+    if c["status"] != "active" {
+        return Err(ApiErr::conflict(
+            "contract_ended",
+            "The contract has already ended.",
+        ));
+    }
+    const MESSAGE: &str = "This contract has funded milestones, so a signed-in human must confirm ending it in the OpenTrain app.";
+    if let Some(a) = pending_for(tx, ctx, "contract_end", "contractId", &id)? {
+        return co_sign(ctx, &a, MESSAGE);
+    }
+    let funded = tx
+        .list("milestones", "parent", &id)?
+        .iter()
+        .any(|m| m["status"] == "ACTIVE_FUNDED");
+    if funded {
+        let a = new_approval(
+            tx,
+            ctx,
+            "contract_end",
+            Some(&id),
+            None,
+            c["jobId"].as_str(),
+            None,
+            json!({}),
+            0,
+        )?;
+        return co_sign(ctx, &a, MESSAGE);
+    }
+    end_contract(tx, &mut c)?;
+    Ok((
+        200,
+        json!({"ok": true, "contractId": id, "status": "ended"}),
+    ))
 }
 
-async fn get_approval(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    app.authed(&headers, move |tx, ctx| {
-        ctx.need(&["payments:read"])?;
-        let a = tx
-            .get("approvals", &id)?
-            .filter(|a| a["account"] == ctx.account_id.as_str())
-            .ok_or_else(|| ApiErr::not_found("approvals", "approvalId", &id))?;
-        Ok((200, json!({"approval": approval_shape(&ctx.base, &a)})))
-    })
-    .await
+fn get_approval(tx: &mut Tx, ctx: &Ctx, r: &Req) -> Reply {
+    let id = r.param().to_owned();
+    ctx.need(&["payments:read"])?;
+    let a = tx
+        .get("approvals", &id)?
+        .filter(|a| a["account"] == ctx.account_id.as_str())
+        .ok_or_else(|| ApiErr::not_found("approvals", "approvalId", &id))?;
+    Ok((200, json!({"approval": approval_shape(&ctx.base, &a)})))
 }

@@ -1,23 +1,29 @@
 //! Credits: balance, ledger, and top-ups a human pays on the local checkout page.
 
-use axum::Router;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
-use axum::response::Response;
-use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::{ApiErr, App, Body, Query, json_object, page};
+use super::{ApiErr, Ctx, Handler, Reply, Req, Route, json_object, page};
 use crate::sandbox::clock::{self, DAY};
 use crate::sandbox::store::Tx;
 
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/credits", get(balance))
-        .route("/credits/ledger", get(ledger))
-        .route("/credits/top-ups", axum::routing::post(create_top_up))
-        .route("/credits/top-ups/{top_up_id}", get(get_top_up))
-}
+pub const ROUTES: &[Route] = &[
+    Route::new("GET", "/api/public/v1/credits", Handler::Authed(balance)),
+    Route::new(
+        "GET",
+        "/api/public/v1/credits/ledger",
+        Handler::Authed(ledger),
+    ),
+    Route::new(
+        "POST",
+        "/api/public/v1/credits/top-ups",
+        Handler::Authed(create_top_up),
+    ),
+    Route::new(
+        "GET",
+        "/api/public/v1/credits/top-ups/{top_up_id}",
+        Handler::Authed(get_top_up),
+    ),
+];
 
 pub fn entry_shape(e: &Value) -> Value {
     json!({
@@ -81,86 +87,85 @@ pub fn finish_top_up(tx: &Tx, id: &str, pay: bool) -> Result<(), String> {
     tx.save("top_ups", id, &t).map_err(db)
 }
 
-async fn balance(State(app): State<App>, headers: HeaderMap) -> Response {
-    app.authed(&headers, |tx, ctx| {
-        ctx.need(&["payments:read"])?;
-        let account = tx.get("accounts", &ctx.account_id)?.unwrap_or(Value::Null);
-        let recent: Vec<Value> = tx
-            .list("ledger", "account", &ctx.account_id)?
-            .iter()
-            .take(10)
-            .map(entry_shape)
-            .collect();
-        Ok((
-            200,
-            json!({"credits": {
-                "availableCents": account["availableCents"].as_i64().unwrap_or(0),
-                "reservedCents": account["reservedCents"].as_i64().unwrap_or(0),
-                "currency": "usd",
-                "recentEntries": recent,
-            }}),
-        ))
-    })
-    .await
+fn balance(tx: &mut Tx, ctx: &Ctx, _r: &Req) -> Reply {
+    ctx.need(&["payments:read"])?;
+    let account = tx.get("accounts", &ctx.account_id)?.unwrap_or(Value::Null);
+    let recent: Vec<Value> = tx
+        .list("ledger", "account", &ctx.account_id)?
+        .iter()
+        .take(10)
+        .map(entry_shape)
+        .collect();
+    Ok((
+        200,
+        json!({"credits": {
+            "availableCents": account["availableCents"].as_i64().unwrap_or(0),
+            "reservedCents": account["reservedCents"].as_i64().unwrap_or(0),
+            "currency": "usd",
+            "recentEntries": recent,
+        }}),
+    ))
 }
 
-async fn ledger(State(app): State<App>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
-    let q = Query::parse(raw.as_deref());
-    app.authed(&headers, move |tx, ctx| {
-        ctx.need(&["payments:read"])?;
-        let limit = q.limit(50, 100)?;
-        let all = tx.list("ledger", "account", &ctx.account_id)?;
-        let (shown, next) = page(all, q.get("cursor"), limit, |e| e["id"].as_str().unwrap_or_default().to_owned())?;
-        Ok((200, json!({"entries": shown.iter().map(entry_shape).collect::<Vec<_>>(), "nextCursor": next})))
-    })
-    .await
+fn ledger(tx: &mut Tx, ctx: &Ctx, r: &Req) -> Reply {
+    let q = &r.query;
+    ctx.need(&["payments:read"])?;
+    let limit = q.limit(50, 100)?;
+    let all = tx.list("ledger", "account", &ctx.account_id)?;
+    let (shown, next) = page(all, q.get("cursor"), limit, |e| {
+        e["id"].as_str().unwrap_or_default().to_owned()
+    })?;
+    Ok((
+        200,
+        json!({"entries": shown.iter().map(entry_shape).collect::<Vec<_>>(), "nextCursor": next}),
+    ))
 }
 
-async fn create_top_up(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
-    app.authed(&headers, move |tx, ctx| {
-        ctx.need_claimed("buy credits")?;
-        ctx.need(&["payments:write"])?;
-        let b = json_object(&body, false)?;
-        let amount = b
-            .get("amountUsd")
-            .or_else(|| b.get("amount"))
-            .and_then(Value::as_f64)
-            .filter(|a| (10.0..=10_000.0).contains(a))
-            .ok_or_else(|| ApiErr::bad("amountUsd", "amountUsd must be a number from 10 to 10,000 (USD)."))?;
-        let id = tx.new_id("tup")?;
-        let t = json!({
-            "id": id, "account": ctx.account_id, "status": "PENDING",
-            "amountCents": super::cents(amount), "createdAt": tx.now, "completedAt": null,
-            "expiresAt": tx.now + DAY,
-        });
-        tx.put("top_ups", &id, Some(&ctx.account_id), None, &t)?;
-        Ok((201, json!({
+fn create_top_up(tx: &mut Tx, ctx: &Ctx, r: &Req) -> Reply {
+    let body: &[u8] = &r.body;
+    ctx.need_claimed("buy credits")?;
+    ctx.need(&["payments:write"])?;
+    let b = json_object(body, false)?;
+    let amount = b
+        .get("amountUsd")
+        .or_else(|| b.get("amount"))
+        .and_then(Value::as_f64)
+        .filter(|a| (10.0..=10_000.0).contains(a))
+        .ok_or_else(|| {
+            ApiErr::bad(
+                "amountUsd",
+                "amountUsd must be a number from 10 to 10,000 (USD).",
+            )
+        })?;
+    let id = tx.new_id("tup")?;
+    let t = json!({
+        "id": id, "account": ctx.account_id, "status": "PENDING",
+        "amountCents": super::cents(amount), "createdAt": tx.now, "completedAt": null,
+        "expiresAt": tx.now + DAY,
+    });
+    tx.put("top_ups", &id, Some(&ctx.account_id), None, &t)?;
+    Ok((
+        201,
+        json!({
             "topUpId": id,
             "checkoutUrl": checkout_url(&ctx.base, &id),
             "expiresAt": clock::iso(tx.now + DAY),
             "topUp": top_up_shape(&t),
             "message": "Top-up created. Show checkoutUrl to your human so they can complete the payment; then poll the top-up until it is COMPLETED.",
-        })))
-    })
-    .await
+        }),
+    ))
 }
 
-async fn get_top_up(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    app.authed(&headers, move |tx, ctx| {
-        ctx.need(&["payments:read"])?;
-        let t = tx
-            .get("top_ups", &id)?
-            .filter(|t| t["account"] == ctx.account_id.as_str())
-            .ok_or_else(|| {
-                ApiErr::new(404, "No such top-up.")
-                    .detail("resource", "credit-top-ups")
-                    .detail("topUpId", id.as_str())
-            })?;
-        Ok((200, json!({"topUp": top_up_shape(&t)})))
-    })
-    .await
+fn get_top_up(tx: &mut Tx, ctx: &Ctx, r: &Req) -> Reply {
+    let id = r.param().to_owned();
+    ctx.need(&["payments:read"])?;
+    let t = tx
+        .get("top_ups", &id)?
+        .filter(|t| t["account"] == ctx.account_id.as_str())
+        .ok_or_else(|| {
+            ApiErr::new(404, "No such top-up.")
+                .detail("resource", "credit-top-ups")
+                .detail("topUpId", id.as_str())
+        })?;
+    Ok((200, json!({"topUp": top_up_shape(&t)})))
 }

@@ -2,15 +2,10 @@
 //! validation that asks for missing fields, publishing (moderated, 3 a day unclaimed, 20
 //! claimed), editing, closing, your jobs, and the tokenless public marketplace.
 
-use axum::Router;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
-use axum::response::Response;
-use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
 use super::auth::{EXPERIENCE_LEVELS, PAYMENT_TYPES, UPDATE_KEYS, VOLUME_UNITS};
-use super::{ApiErr, App, Body, Ctx, Query, issue, json_object, page};
+use super::{ApiErr, Ctx, Handler, Reply, Req, Route, issue, json_object, page};
 use crate::sandbox::clock::{self, DAY, HOUR};
 use crate::sandbox::store::Tx;
 use crate::sandbox::world;
@@ -25,18 +20,42 @@ const MINE_STATUSES: &[&str] = &[
     "PENDING_APPROVAL",
 ];
 
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/job-drafts", post(create_draft))
-        .route("/job-drafts/{job_id}", axum::routing::patch(update_draft))
-        .route("/jobs", get(search))
-        .route("/jobs/mine", get(mine))
-        .route("/jobs/facets", get(facets))
-        .route("/jobs/changes", get(changes))
-        .route("/jobs/{job_id}", get(public_job).patch(update_live))
-        .route("/jobs/{job_id}/publish", post(publish))
-        .route("/jobs/{job_id}/close", post(close))
-}
+pub const ROUTES: &[Route] = &[
+    Route::new(
+        "POST",
+        "/api/public/v1/job-drafts",
+        Handler::Authed(create_draft),
+    ),
+    Route::new(
+        "PATCH",
+        "/api/public/v1/job-drafts/{job_id}",
+        Handler::Authed(update_draft),
+    ),
+    Route::new("GET", "/api/public/v1/jobs", Handler::Open(search)),
+    Route::new("GET", "/api/public/v1/jobs/mine", Handler::Authed(mine)),
+    Route::new("GET", "/api/public/v1/jobs/facets", Handler::Open(facets)),
+    Route::new("GET", "/api/public/v1/jobs/changes", Handler::Open(changes)),
+    Route::new(
+        "GET",
+        "/api/public/v1/jobs/{job_id}",
+        Handler::Open(public_job),
+    ),
+    Route::new(
+        "PATCH",
+        "/api/public/v1/jobs/{job_id}",
+        Handler::Authed(update_live),
+    ),
+    Route::new(
+        "POST",
+        "/api/public/v1/jobs/{job_id}/publish",
+        Handler::Authed(publish),
+    ),
+    Route::new(
+        "POST",
+        "/api/public/v1/jobs/{job_id}/close",
+        Handler::Authed(close),
+    ),
+];
 
 // ---------------------------------------------------------------------------------------------
 // Reading plain text into draft fields
@@ -755,37 +774,35 @@ pub fn own_job(tx: &Tx, ctx: &Ctx, id: &str) -> Result<Value, ApiErr> {
 // ---------------------------------------------------------------------------------------------
 // Handlers
 
-async fn create_draft(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
-    app.authed(&headers, move |tx, ctx| {
-        ctx.need(&["jobs:write"])?;
-        let b = json_object(&body, false)?;
-        let source = b.get("source").and_then(Value::as_object);
-        let key_of = |k: &str| {
-            b.get(k)
-                .or_else(|| source.and_then(|s| s.get(k)))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        };
-        let idempotency = key_of("idempotencyKey");
-        if let Some(key) = &idempotency
-            && let Some(existing) = tx
-                .list("jobs", "account", &ctx.account_id)?
-                .into_iter()
-                .find(|j| j["idempotencyKey"].as_str() == Some(key))
-        {
-            return Ok((200, draft_answer(ctx, &existing, true)));
-        }
-        let (fields, unmapped) = import(&b)?;
-        let id = tx.new_id("job")?;
-        let job = json!({
-            "id": id, "account": ctx.account_id, "status": "DRAFT", "fields": fields,
-            "externalId": key_of("externalId"), "idempotencyKey": idempotency,
-            "unmapped": unmapped, "createdAt": tx.now, "updatedAt": tx.now,
-        });
-        tx.put("jobs", &id, Some(&ctx.account_id), None, &job)?;
-        Ok((201, draft_answer(ctx, &job, true)))
-    })
-    .await
+fn create_draft(tx: &mut Tx, ctx: &Ctx, r: &Req) -> Reply {
+    let body: &[u8] = &r.body;
+    ctx.need(&["jobs:write"])?;
+    let b = json_object(body, false)?;
+    let source = b.get("source").and_then(Value::as_object);
+    let key_of = |k: &str| {
+        b.get(k)
+            .or_else(|| source.and_then(|s| s.get(k)))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let idempotency = key_of("idempotencyKey");
+    if let Some(key) = &idempotency
+        && let Some(existing) = tx
+            .list("jobs", "account", &ctx.account_id)?
+            .into_iter()
+            .find(|j| j["idempotencyKey"].as_str() == Some(key))
+    {
+        return Ok((200, draft_answer(ctx, &existing, true)));
+    }
+    let (fields, unmapped) = import(&b)?;
+    let id = tx.new_id("job")?;
+    let job = json!({
+        "id": id, "account": ctx.account_id, "status": "DRAFT", "fields": fields,
+        "externalId": key_of("externalId"), "idempotencyKey": idempotency,
+        "unmapped": unmapped, "createdAt": tx.now, "updatedAt": tx.now,
+    });
+    tx.put("jobs", &id, Some(&ctx.account_id), None, &job)?;
+    Ok((201, draft_answer(ctx, &job, true)))
 }
 
 fn draft_answer(ctx: &Ctx, job: &Value, created: bool) -> Value {
@@ -818,197 +835,192 @@ fn draft_answer(ctx: &Ctx, job: &Value, created: bool) -> Value {
     answer
 }
 
-async fn update_draft(
-    State(app): State<App>,
-    Path(job_id): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    app.authed(&headers, move |tx, ctx| {
-        ctx.need(&["jobs:write"])?;
-        let mut job = own_job(tx, ctx, &job_id)?;
-        if job["status"] != "DRAFT" {
-            return Err(ApiErr::new(
-                409,
-                "Only unpublished drafts can be edited here; edit a live job with PATCH /jobs/{id}.",
-            )
-            .detail("jobId", job_id.as_str())
-            .detail("status", job["status"].clone())
-            .detail("requiredStatus", "DRAFT"));
-        }
-        let b = json_object(&body, false)?;
-        check_patch(&b)?;
-        for (k, v) in b {
-            job["fields"][k] = v;
-        }
-        job["updatedAt"] = json!(tx.now);
-        tx.save("jobs", &job_id, &job)?;
-        Ok((200, draft_answer(ctx, &job, false)))
-    })
-    .await
+fn update_draft(tx: &mut Tx, ctx: &Ctx, r: &Req) -> Reply {
+    let job_id = r.param().to_owned();
+    let body: &[u8] = &r.body;
+    ctx.need(&["jobs:write"])?;
+    let mut job = own_job(tx, ctx, &job_id)?;
+    if job["status"] != "DRAFT" {
+        return Err(ApiErr::new(
+            409,
+            "Only unpublished drafts can be edited here; edit a live job with PATCH /jobs/{id}.",
+        )
+        .detail("jobId", job_id.as_str())
+        .detail("status", job["status"].clone())
+        .detail("requiredStatus", "DRAFT"));
+    }
+    let b = json_object(body, false)?;
+    check_patch(&b)?;
+    for (k, v) in b {
+        job["fields"][k] = v;
+    }
+    job["updatedAt"] = json!(tx.now);
+    tx.save("jobs", &job_id, &job)?;
+    Ok((200, draft_answer(ctx, &job, false)))
 }
 
-async fn publish(
-    State(app): State<App>,
-    Path(job_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    app.authed(&headers, move |tx, ctx| {
-        ctx.need(&["jobs:write"])?;
-        let mut job = own_job(tx, ctx, &job_id)?;
-        let answer = |job: &Value, already: bool, attempt: Value| {
-            json!({
-                "ok": true, "jobId": job_id, "status": "OPEN", "alreadyPublished": already,
-                "jobUrl": job_url(&ctx.base, &job_id), "publishAttemptId": attempt,
-                "warnings": [], "sideEffects": {"dispatched": !already, "status": if already { "skipped" } else { "queued" }},
-                "title": job["fields"]["jobTitle"],
-            })
-        };
-        match job["status"].as_str() {
-            Some("OPEN") => return Ok((200, answer(&job, true, Value::Null))),
-            Some("DRAFT") => {}
-            other => {
-                return Err(ApiErr::new(409, "Only drafts can be published; this job is closed.")
+fn publish(tx: &mut Tx, ctx: &Ctx, r: &Req) -> Reply {
+    let job_id = r.param().to_owned();
+    ctx.need(&["jobs:write"])?;
+    let mut job = own_job(tx, ctx, &job_id)?;
+    let answer = |job: &Value, already: bool, attempt: Value| {
+        json!({
+            "ok": true, "jobId": job_id, "status": "OPEN", "alreadyPublished": already,
+            "jobUrl": job_url(&ctx.base, &job_id), "publishAttemptId": attempt,
+            "warnings": [], "sideEffects": {"dispatched": !already, "status": if already { "skipped" } else { "queued" }},
+            "title": job["fields"]["jobTitle"],
+        })
+    };
+    match job["status"].as_str() {
+        Some("OPEN") => return Ok((200, answer(&job, true, Value::Null))),
+        Some("DRAFT") => {}
+        other => {
+            return Err(
+                ApiErr::new(409, "Only drafts can be published; this job is closed.")
                     .detail("jobId", job_id.as_str())
                     .detail("status", other.unwrap_or("?"))
-                    .detail("requiredStatus", "DRAFT"));
-            }
+                    .detail("requiredStatus", "DRAFT"),
+            );
         }
-        let (validation, _) = validation(&job["fields"]);
-        if validation["publishReady"] != true {
-            return Err(ApiErr::new(400, "This draft is not ready to publish.").detail("validation", validation));
-        }
-        let reasons = moderate(&job["fields"]);
-        if !reasons.is_empty() {
-            return Err(ApiErr::new(403, "Moderation blocked this job post.")
-                .detail("reason", "moderation_blocked")
-                .detail("reasons", reasons));
-        }
-        let mut account = ctx.account.clone();
-        let window_start = tx.now - 24 * HOUR;
-        let recent: Vec<i64> = account["publishes"]
-            .as_array()
-            .map(|a| a.iter().filter_map(Value::as_i64).filter(|t| *t > window_start).collect())
-            .unwrap_or_default();
-        let limit = if ctx.claimed() { 20 } else { 3 };
-        if recent.len() >= limit {
-            return Err(ApiErr::new(
-                429,
-                format!(
-                    "Daily publish limit reached: {limit} jobs per 24 hours for {} accounts.",
-                    if ctx.claimed() { "claimed" } else { "unclaimed" }
-                ),
-            )
-            .detail("limit", limit)
-            .detail("windowHours", 24));
-        }
-        let mut publishes = recent;
-        publishes.push(tx.now);
-        account["publishes"] = json!(publishes);
-        tx.save("accounts", &ctx.account_id, &account)?;
-        job["status"] = json!("OPEN");
-        job["publishedAt"] = json!(tx.now);
+    }
+    let (validation, _) = validation(&job["fields"]);
+    if validation["publishReady"] != true {
+        return Err(ApiErr::new(400, "This draft is not ready to publish.")
+            .detail("validation", validation));
+    }
+    let reasons = moderate(&job["fields"]);
+    if !reasons.is_empty() {
+        return Err(ApiErr::new(403, "Moderation blocked this job post.")
+            .detail("reason", "moderation_blocked")
+            .detail("reasons", reasons));
+    }
+    let mut account = ctx.account.clone();
+    let window_start = tx.now - 24 * HOUR;
+    let recent: Vec<i64> = account["publishes"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_i64)
+                .filter(|t| *t > window_start)
+                .collect()
+        })
+        .unwrap_or_default();
+    let limit = if ctx.claimed() { 20 } else { 3 };
+    if recent.len() >= limit {
+        return Err(ApiErr::new(
+            429,
+            format!(
+                "Daily publish limit reached: {limit} jobs per 24 hours for {} accounts.",
+                if ctx.claimed() {
+                    "claimed"
+                } else {
+                    "unclaimed"
+                }
+            ),
+        )
+        .detail("limit", limit)
+        .detail("windowHours", 24));
+    }
+    let mut publishes = recent;
+    publishes.push(tx.now);
+    account["publishes"] = json!(publishes);
+    tx.save("accounts", &ctx.account_id, &account)?;
+    job["status"] = json!("OPEN");
+    job["publishedAt"] = json!(tx.now);
+    job["updatedAt"] = json!(tx.now);
+    tx.save("jobs", &job_id, &job)?;
+    world::on_publish(tx, &ctx.account_id, &job)?;
+    let attempt = tx.new_id("pub")?;
+    let mut body = answer(&job, false, json!(attempt));
+    if let Some(map) = body.as_object_mut() {
+        map.remove("title");
+    }
+    Ok((200, body))
+}
+
+fn update_live(tx: &mut Tx, ctx: &Ctx, r: &Req) -> Reply {
+    let job_id = r.param().to_owned();
+    let body: &[u8] = &r.body;
+    ctx.need(&["jobs:write"])?;
+    let mut job = own_job(tx, ctx, &job_id)?;
+    let b = json_object(body, false)?;
+    check_patch(&b)?;
+    if job["status"] != "OPEN" {
+        let message = if job["status"] == "DRAFT" {
+            "This job is a draft: edit it with PATCH /job-drafts/{jobId}."
+        } else {
+            "Only OPEN jobs can be edited."
+        };
+        return Err(ApiErr::new(409, message)
+            .detail("jobId", job_id.as_str())
+            .detail("status", job["status"].clone())
+            .detail("requiredStatus", "OPEN"));
+    }
+    for (k, v) in b {
+        job["fields"][k] = v;
+    }
+    job["updatedAt"] = json!(tx.now);
+    let reasons = moderate(&job["fields"]);
+    if !reasons.is_empty() {
+        job["status"] = json!("DRAFT");
+        tx.save("jobs", &job_id, &job)?;
+        return Err(ApiErr::new(
+            409,
+            "Moderation rejected the edit; the job was unpublished to DRAFT.",
+        )
+        .detail("jobId", job_id.as_str())
+        .detail("reason", "moderation_blocked")
+        .detail("reasons", reasons)
+        .detail("status", "DRAFT"));
+    }
+    tx.save("jobs", &job_id, &job)?;
+    Ok((
+        200,
+        json!({"ok": true, "jobId": job_id, "status": "OPEN", "moderation": {"decision": "ALLOW", "reasons": []}}),
+    ))
+}
+
+fn close(tx: &mut Tx, ctx: &Ctx, r: &Req) -> Reply {
+    let job_id = r.param().to_owned();
+    ctx.need(&["jobs:write"])?;
+    let mut job = own_job(tx, ctx, &job_id)?;
+    let already = job["status"] == "ARCHIVED";
+    if !already {
+        job["status"] = json!("ARCHIVED");
+        job["closedAt"] = json!(tx.now);
         job["updatedAt"] = json!(tx.now);
         tx.save("jobs", &job_id, &job)?;
-        world::on_publish(tx, &ctx.account_id, &job)?;
-        let attempt = tx.new_id("pub")?;
-        let mut body = answer(&job, false, json!(attempt));
-        if let Some(map) = body.as_object_mut() {
-            map.remove("title");
-        }
-        Ok((200, body))
-    })
-    .await
+    }
+    Ok((
+        200,
+        json!({"ok": true, "jobId": job_id, "status": "ARCHIVED", "alreadyClosed": already}),
+    ))
 }
 
-async fn update_live(
-    State(app): State<App>,
-    Path(job_id): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    app.authed(&headers, move |tx, ctx| {
-        ctx.need(&["jobs:write"])?;
-        let mut job = own_job(tx, ctx, &job_id)?;
-        let b = json_object(&body, false)?;
-        check_patch(&b)?;
-        if job["status"] != "OPEN" {
-            let message = if job["status"] == "DRAFT" {
-                "This job is a draft: edit it with PATCH /job-drafts/{jobId}."
-            } else {
-                "Only OPEN jobs can be edited."
-            };
-            return Err(ApiErr::new(409, message)
-                .detail("jobId", job_id.as_str())
-                .detail("status", job["status"].clone())
-                .detail("requiredStatus", "OPEN"));
-        }
-        for (k, v) in b {
-            job["fields"][k] = v;
-        }
-        job["updatedAt"] = json!(tx.now);
-        let reasons = moderate(&job["fields"]);
-        if !reasons.is_empty() {
-            job["status"] = json!("DRAFT");
-            tx.save("jobs", &job_id, &job)?;
-            return Err(ApiErr::new(409, "Moderation rejected the edit; the job was unpublished to DRAFT.")
-                .detail("jobId", job_id.as_str())
-                .detail("reason", "moderation_blocked")
-                .detail("reasons", reasons)
-                .detail("status", "DRAFT"));
-        }
-        tx.save("jobs", &job_id, &job)?;
-        Ok((200, json!({"ok": true, "jobId": job_id, "status": "OPEN", "moderation": {"decision": "ALLOW", "reasons": []}})))
-    })
-    .await
-}
-
-async fn close(State(app): State<App>, Path(job_id): Path<String>, headers: HeaderMap) -> Response {
-    app.authed(&headers, move |tx, ctx| {
-        ctx.need(&["jobs:write"])?;
-        let mut job = own_job(tx, ctx, &job_id)?;
-        let already = job["status"] == "ARCHIVED";
-        if !already {
-            job["status"] = json!("ARCHIVED");
-            job["closedAt"] = json!(tx.now);
-            job["updatedAt"] = json!(tx.now);
-            tx.save("jobs", &job_id, &job)?;
-        }
-        Ok((
-            200,
-            json!({"ok": true, "jobId": job_id, "status": "ARCHIVED", "alreadyClosed": already}),
-        ))
-    })
-    .await
-}
-
-async fn mine(State(app): State<App>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
-    let q = Query::parse(raw.as_deref());
-    app.authed(&headers, move |tx, ctx| {
-        ctx.need(&["jobs:read"])?;
-        let status = q.get("status").map(|s| s.to_uppercase());
-        if let Some(s) = &status
-            && !MINE_STATUSES.contains(&s.as_str())
-        {
-            return Err(ApiErr::bad("status", format!("Unsupported status {s:?}."))
-                .detail("supportedStatuses", MINE_STATUSES));
-        }
-        let limit = q.limit(25, 100)?;
-        let jobs: Vec<Value> = tx
-            .list("jobs", "account", &ctx.account_id)?
-            .into_iter()
-            .filter(|j| status.as_deref().is_none_or(|s| j["status"] == s))
-            .collect();
-        let (shown, next) = page(jobs, q.get("cursor"), limit, |j| {
-            j["id"].as_str().unwrap_or_default().to_owned()
-        })?;
-        let items = shown
-            .iter()
-            .map(|j| mine_shape(tx, &ctx.base, j))
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok((200, json!({"jobs": items, "nextCursor": next})))
-    })
-    .await
+fn mine(tx: &mut Tx, ctx: &Ctx, r: &Req) -> Reply {
+    let q = &r.query;
+    ctx.need(&["jobs:read"])?;
+    let status = q.get("status").map(|s| s.to_uppercase());
+    if let Some(s) = &status
+        && !MINE_STATUSES.contains(&s.as_str())
+    {
+        return Err(ApiErr::bad("status", format!("Unsupported status {s:?}."))
+            .detail("supportedStatuses", MINE_STATUSES));
+    }
+    let limit = q.limit(25, 100)?;
+    let jobs: Vec<Value> = tx
+        .list("jobs", "account", &ctx.account_id)?
+        .into_iter()
+        .filter(|j| status.as_deref().is_none_or(|s| j["status"] == s))
+        .collect();
+    let (shown, next) = page(jobs, q.get("cursor"), limit, |j| {
+        j["id"].as_str().unwrap_or_default().to_owned()
+    })?;
+    let items = shown
+        .iter()
+        .map(|j| mine_shape(tx, &ctx.base, j))
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((200, json!({"jobs": items, "nextCursor": next})))
 }
 
 fn open_jobs(tx: &Tx) -> rusqlite::Result<Vec<Value>> {
@@ -1028,69 +1040,63 @@ fn contains_ci(list: &Value, wanted: &str) -> bool {
     })
 }
 
-async fn search(State(app): State<App>, RawQuery(raw): RawQuery) -> Response {
-    let q = Query::parse(raw.as_deref());
-    app.run(move |tx, base| {
-        if let Some(p) = q.get("payType")
-            && !PAYMENT_TYPES.contains(&p)
-        {
-            return Err(ApiErr::bad(
-                "payType",
-                format!("payType must be one of {}.", PAYMENT_TYPES.join(", ")),
-            ));
+fn search(tx: &mut Tx, base: &str, r: &Req) -> Reply {
+    let q = &r.query;
+    if let Some(p) = q.get("payType")
+        && !PAYMENT_TYPES.contains(&p)
+    {
+        return Err(ApiErr::bad(
+            "payType",
+            format!("payType must be one of {}.", PAYMENT_TYPES.join(", ")),
+        ));
+    }
+    let limit = q.limit(20, 100)?;
+    let mut jobs = Vec::new();
+    for job in open_jobs(tx)? {
+        let shape = public_shape(tx, base, &job)?;
+        let haystack = format!("{} {}", shape["title"], shape["descriptionText"]).to_lowercase();
+        let keep = q.get("q").is_none_or(|text| {
+            text.to_lowercase()
+                .split_whitespace()
+                .all(|w| haystack.contains(w))
+        }) && q
+            .get("language")
+            .is_none_or(|l| contains_ci(&shape["languages"], l))
+            && q.get("country")
+                .is_none_or(|c| contains_ci(&shape["countries"], c))
+            && q.get("payType")
+                .is_none_or(|p| shape["pay"]["paymentType"] == p)
+            && q.get("category").is_none_or(|c| {
+                shape["category"]
+                    .as_str()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(c))
+            });
+        if keep {
+            jobs.push(shape);
         }
-        let limit = q.limit(20, 100)?;
-        let mut jobs = Vec::new();
-        for job in open_jobs(tx)? {
-            let shape = public_shape(tx, base, &job)?;
-            let haystack =
-                format!("{} {}", shape["title"], shape["descriptionText"]).to_lowercase();
-            let keep = q.get("q").is_none_or(|text| {
-                text.to_lowercase()
-                    .split_whitespace()
-                    .all(|w| haystack.contains(w))
-            }) && q
-                .get("language")
-                .is_none_or(|l| contains_ci(&shape["languages"], l))
-                && q.get("country")
-                    .is_none_or(|c| contains_ci(&shape["countries"], c))
-                && q.get("payType")
-                    .is_none_or(|p| shape["pay"]["paymentType"] == p)
-                && q.get("category").is_none_or(|c| {
-                    shape["category"]
-                        .as_str()
-                        .is_some_and(|s| s.eq_ignore_ascii_case(c))
-                });
-            if keep {
-                jobs.push(shape);
-            }
-        }
-        let (shown, next) = page(jobs, q.get("cursor"), limit, |j| {
-            j["id"].as_str().unwrap_or_default().to_owned()
-        })?;
-        Ok((
-            200,
-            json!({"jobs": shown, "nextCursor": next, "generatedAt": clock::iso(tx.now)}),
-        ))
-    })
-    .await
+    }
+    let (shown, next) = page(jobs, q.get("cursor"), limit, |j| {
+        j["id"].as_str().unwrap_or_default().to_owned()
+    })?;
+    Ok((
+        200,
+        json!({"jobs": shown, "nextCursor": next, "generatedAt": clock::iso(tx.now)}),
+    ))
 }
 
-async fn public_job(State(app): State<App>, Path(job_id): Path<String>) -> Response {
-    app.run(move |tx, base| {
-        if job_id.is_empty() || job_id.chars().count() > 64 {
-            return Err(ApiErr::bad("id", "The job id must be 1 to 64 characters."));
-        }
-        match tx.get("jobs", &job_id)? {
-            Some(job) if job["status"] == "OPEN" => Ok((200, public_shape(tx, base, &job)?)),
-            Some(job) if job["status"] == "ARCHIVED" => Err(ApiErr {
-                status: 404,
-                body: json!({"id": job_id, "status": "closed"}),
-            }),
-            _ => Err(ApiErr::not_found("jobs", "jobId", &job_id)),
-        }
-    })
-    .await
+fn public_job(tx: &mut Tx, base: &str, r: &Req) -> Reply {
+    let job_id = r.param().to_owned();
+    if job_id.is_empty() || job_id.chars().count() > 64 {
+        return Err(ApiErr::bad("id", "The job id must be 1 to 64 characters."));
+    }
+    match tx.get("jobs", &job_id)? {
+        Some(job) if job["status"] == "OPEN" => Ok((200, public_shape(tx, base, &job)?)),
+        Some(job) if job["status"] == "ARCHIVED" => Err(ApiErr {
+            status: 404,
+            body: json!({"id": job_id, "status": "closed"}),
+        }),
+        _ => Err(ApiErr::not_found("jobs", "jobId", &job_id)),
+    }
 }
 
 fn facet(counts: std::collections::BTreeMap<String, u64>) -> Value {
@@ -1103,91 +1109,83 @@ fn facet(counts: std::collections::BTreeMap<String, u64>) -> Value {
     )
 }
 
-async fn facets(State(app): State<App>) -> Response {
-    app.run(move |tx, base| {
-        let mut categories = std::collections::BTreeMap::new();
-        let mut languages = std::collections::BTreeMap::new();
-        let mut countries = std::collections::BTreeMap::new();
-        let mut pay = std::collections::BTreeMap::new();
-        let jobs = open_jobs(tx)?;
-        for job in &jobs {
-            let shape = public_shape(tx, base, job)?;
-            *categories
-                .entry(shape["category"].as_str().unwrap_or("Other").to_owned())
-                .or_insert(0) += 1;
-            for l in super::strings(&shape["languages"]) {
-                *languages.entry(l).or_insert(0) += 1;
-            }
-            for c in super::strings(&shape["countries"]) {
-                *countries.entry(c).or_insert(0) += 1;
-            }
-            *pay.entry(
-                shape["pay"]["paymentType"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_owned(),
-            )
+fn facets(tx: &mut Tx, base: &str, _r: &Req) -> Reply {
+    let mut categories = std::collections::BTreeMap::new();
+    let mut languages = std::collections::BTreeMap::new();
+    let mut countries = std::collections::BTreeMap::new();
+    let mut pay = std::collections::BTreeMap::new();
+    let jobs = open_jobs(tx)?;
+    for job in &jobs {
+        let shape = public_shape(tx, base, job)?;
+        *categories
+            .entry(shape["category"].as_str().unwrap_or("Other").to_owned())
             .or_insert(0) += 1;
+        for l in super::strings(&shape["languages"]) {
+            *languages.entry(l).or_insert(0) += 1;
         }
-        Ok((
-            200,
-            json!({
-                "totalJobs": jobs.len(),
-                "categories": facet(categories),
-                "languages": facet(languages),
-                "countries": facet(countries),
-                "payTypes": facet(pay),
-                "generatedAt": clock::iso(tx.now),
-            }),
-        ))
-    })
-    .await
+        for c in super::strings(&shape["countries"]) {
+            *countries.entry(c).or_insert(0) += 1;
+        }
+        *pay.entry(
+            shape["pay"]["paymentType"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned(),
+        )
+        .or_insert(0) += 1;
+    }
+    Ok((
+        200,
+        json!({
+            "totalJobs": jobs.len(),
+            "categories": facet(categories),
+            "languages": facet(languages),
+            "countries": facet(countries),
+            "payTypes": facet(pay),
+            "generatedAt": clock::iso(tx.now),
+        }),
+    ))
 }
 
-async fn changes(State(app): State<App>, RawQuery(raw): RawQuery) -> Response {
-    let q = Query::parse(raw.as_deref());
-    app.run(move |tx, _| {
-        let since = q
-            .get("since")
-            .and_then(clock::parse)
-            .ok_or_else(|| ApiErr::bad("since", "since is required: an ISO 8601 timestamp."))?;
-        let mut changes = Vec::new();
-        for job in tx.all("jobs")? {
-            let (kind, at) = match job["status"].as_str() {
-                Some("ARCHIVED") if job["publishedAt"].is_i64() => {
-                    ("CLOSED", job["closedAt"].as_i64())
+fn changes(tx: &mut Tx, _base: &str, r: &Req) -> Reply {
+    let q = &r.query;
+    let since = q
+        .get("since")
+        .and_then(clock::parse)
+        .ok_or_else(|| ApiErr::bad("since", "since is required: an ISO 8601 timestamp."))?;
+    let mut changes = Vec::new();
+    for job in tx.all("jobs")? {
+        let (kind, at) = match job["status"].as_str() {
+            Some("ARCHIVED") if job["publishedAt"].is_i64() => ("CLOSED", job["closedAt"].as_i64()),
+            Some("OPEN") => {
+                let published = job["publishedAt"].as_i64().unwrap_or(0);
+                let updated = job["updatedAt"].as_i64().unwrap_or(0);
+                if updated > published && published < since {
+                    ("UPDATED", Some(updated))
+                } else {
+                    ("PUBLISHED", Some(published))
                 }
-                Some("OPEN") => {
-                    let published = job["publishedAt"].as_i64().unwrap_or(0);
-                    let updated = job["updatedAt"].as_i64().unwrap_or(0);
-                    if updated > published && published < since {
-                        ("UPDATED", Some(updated))
-                    } else {
-                        ("PUBLISHED", Some(published))
-                    }
-                }
-                _ => continue,
-            };
-            if let Some(at) = at.filter(|at| *at >= since) {
-                changes.push((
-                    at,
-                    json!({"jobId": job["id"], "eventType": kind, "occurredAt": clock::iso(at)}),
-                ));
             }
+            _ => continue,
+        };
+        if let Some(at) = at.filter(|at| *at >= since) {
+            changes.push((
+                at,
+                json!({"jobId": job["id"], "eventType": kind, "occurredAt": clock::iso(at)}),
+            ));
         }
-        changes.sort_by_key(|(at, _)| *at);
-        changes.truncate(5000);
-        Ok((
-            200,
-            json!({
-                "since": clock::iso(since),
-                "until": clock::iso(tx.now),
-                "changes": changes.into_iter().map(|(_, c)| c).collect::<Vec<_>>(),
-                "generatedAt": clock::iso(tx.now),
-            }),
-        ))
-    })
-    .await
+    }
+    changes.sort_by_key(|(at, _)| *at);
+    changes.truncate(5000);
+    Ok((
+        200,
+        json!({
+            "since": clock::iso(since),
+            "until": clock::iso(tx.now),
+            "changes": changes.into_iter().map(|(_, c)| c).collect::<Vec<_>>(),
+            "generatedAt": clock::iso(tx.now),
+        }),
+    ))
 }
 
 #[cfg(test)]

@@ -1,7 +1,12 @@
 //! The simulated API, one file per area as in `src/tools/`: agent auth, jobs, proposals,
 //! messages, contracts (milestones, approvals), credits, payments, updates, webhooks, tokens,
-//! team. Everything the areas share lives here: the error envelope, authentication with scopes
-//! and the claim rule, query and body parsing, and running a handler in one transaction.
+//! team. Each area is a table of routes (`ROUTES`: method, path pattern, handler) whose handlers
+//! are plain functions of one transaction. Everything the areas share lives here: the one axum
+//! handler that matches a request against the tables (the most literal pattern wins, so
+//! `/jobs/mine` beats `/jobs/{id}`), the error envelope, authentication with scopes and the claim
+//! rule, query and body parsing, and running a handler in one transaction on the blocking pool.
+//! (One axum handler instead of 48 keeps the binary small: each axum handler and each
+//! blocking-pool closure type is its own copy of that machinery.)
 
 pub mod auth;
 pub mod contracts;
@@ -353,14 +358,21 @@ impl App {
         &self.0.base
     }
 
-    /// Runs `f` in one transaction on the blocking pool and turns its reply into a response.
-    pub async fn run<F>(&self, f: F) -> Response
-    where
-        F: FnOnce(&mut Tx, &str) -> Reply + Send + 'static,
-    {
+    /// Runs a route's handler in one transaction on the blocking pool.
+    async fn run(&self, handler: Handler, token: Option<String>, req: Req) -> Response {
         let store = self.0.store.clone();
         let base = self.0.base.clone();
-        let outcome = tokio::task::spawn_blocking(move || store.tx(|tx| f(tx, &base))).await;
+        let outcome = tokio::task::spawn_blocking(move || {
+            store.tx(|tx| match handler {
+                Handler::Open(f) => f(tx, &base, &req),
+                Handler::Authed(f) => {
+                    let ctx = authenticate(tx, &base, token.as_deref())?;
+                    world::tick(tx, &ctx.account_id)?;
+                    f(tx, &ctx, &req)
+                }
+            })
+        })
+        .await;
         self.0.wake.notify_one();
         match outcome {
             Ok(Ok((status, body))) => json_response(status, &body),
@@ -371,21 +383,126 @@ impl App {
             ),
         }
     }
+}
 
-    /// `run` for a request that needs a token: authenticates it (401 otherwise), moves the
-    /// account's world one tick, then runs `f`.
-    pub async fn authed<F>(&self, headers: &HeaderMap, f: F) -> Response
-    where
-        F: FnOnce(&mut Tx, &Ctx) -> Reply + Send + 'static,
-    {
-        let token = bearer(headers);
-        self.run(move |tx, base| {
-            let ctx = authenticate(tx, base, token.as_deref())?;
-            world::tick(tx, &ctx.account_id)?;
-            f(tx, &ctx)
-        })
-        .await
+/// What a handler gets: the path's parameter (every route has at most one), the query, the body.
+pub struct Req {
+    pub params: Vec<String>,
+    pub query: Query,
+    pub body: Bytes,
+}
+
+impl Req {
+    /// The route's path parameter.
+    pub fn param(&self) -> &str {
+        self.params.first().map(String::as_str).unwrap_or("")
     }
+}
+
+/// A handler: one that needs a token (authenticated, the account's world moved one tick), or
+/// one that does not (agent auth, the public marketplace), given the base URL.
+#[derive(Clone, Copy)]
+pub enum Handler {
+    Authed(fn(&mut Tx, &Ctx, &Req) -> Reply),
+    Open(fn(&mut Tx, &str, &Req) -> Reply),
+}
+
+/// One endpoint: method, path pattern (`{name}` is a parameter), handler.
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub handler: Handler,
+}
+
+impl Route {
+    pub const fn new(method: &'static str, path: &'static str, handler: Handler) -> Route {
+        Route {
+            method,
+            path,
+            handler,
+        }
+    }
+}
+
+/// Every endpoint, area by area (as `src/tools/` groups the tools).
+const AREAS: &[&[Route]] = &[
+    auth::AGENT_ROUTES,
+    auth::ROUTES,
+    jobs::ROUTES,
+    proposals::ROUTES,
+    messages::ROUTES,
+    contracts::ROUTES,
+    credits::ROUTES,
+    payments::ROUTES,
+    updates::ROUTES,
+    webhooks::ROUTES,
+    tokens::ROUTES,
+    team::ROUTES,
+];
+
+/// The path parameters if `path` matches `pattern`, and how many literal segments matched (the
+/// most literal match wins: `/jobs/mine` over `/jobs/{id}`).
+fn matches(pattern: &str, path: &str) -> Option<(usize, Vec<String>)> {
+    let want: Vec<&str> = pattern.split('/').collect();
+    let got: Vec<&str> = path.split('/').collect();
+    if want.len() != got.len() {
+        return None;
+    }
+    let mut literal = 0;
+    let mut params = Vec::new();
+    for (w, g) in want.iter().zip(&got) {
+        if w.starts_with('{') {
+            let decoded = percent_encoding::percent_decode_str(g).decode_utf8().ok()?;
+            if decoded.is_empty() {
+                return None;
+            }
+            params.push(decoded.into_owned());
+        } else if w == g {
+            literal += 1;
+        } else {
+            return None;
+        }
+    }
+    Some((literal, params))
+}
+
+/// The one HTTP handler of the API: finds the route, then runs it.
+async fn api(
+    axum::extract::State(app): axum::extract::State<App>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().trim_end_matches('/');
+    let mut best: Option<(usize, &Route, Vec<String>)> = None;
+    let mut path_known = false;
+    for route in AREAS.iter().flat_map(|a| a.iter()) {
+        let Some((literal, params)) = matches(route.path, path) else {
+            continue;
+        };
+        path_known = true;
+        if route.method != method.as_str() {
+            continue;
+        }
+        if best.as_ref().is_none_or(|(l, _, _)| literal > *l) {
+            best = Some((literal, route, params));
+        }
+    }
+    let Some((_, route, params)) = best else {
+        let (status, message) = if path_known {
+            (405, "This endpoint does not accept that method.")
+        } else {
+            (404, "No such endpoint in the OpenTrain API.")
+        };
+        return json_response(status, &ApiErr::new(status, message).body);
+    };
+    let req = Req {
+        params,
+        query: Query::parse(uri.query()),
+        body,
+    };
+    app.run(route.handler, bearer(&headers), req).await
 }
 
 /// A body as handlers take it.
@@ -393,25 +510,8 @@ pub type Body = Bytes;
 
 /// Every API route, under `/api/public/v1` and `/api/agent`.
 pub fn router() -> Router<App> {
-    let public = Router::new()
-        .merge(auth::public_routes())
-        .merge(jobs::routes())
-        .merge(proposals::routes())
-        .merge(messages::routes())
-        .merge(contracts::routes())
-        .merge(credits::routes())
-        .merge(payments::routes())
-        .merge(updates::routes())
-        .merge(webhooks::routes())
-        .merge(tokens::routes())
-        .merge(team::routes())
-        .fallback(|| async {
-            json_response(
-                404,
-                &ApiErr::new(404, "No such endpoint in the OpenTrain public API.").body,
-            )
-        });
+    let any = || axum::routing::any(api);
     Router::new()
-        .nest("/api/public/v1", public)
-        .nest("/api/agent", auth::agent_routes())
+        .route("/api/public/v1/{*rest}", any())
+        .route("/api/agent/{*rest}", any())
 }

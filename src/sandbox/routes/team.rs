@@ -1,21 +1,19 @@
 //! Team: the organization's members and pending invites.
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::Response;
-use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::{ApiErr, App, Body, Ctx, json_object};
+use super::{ApiErr, Ctx, Handler, Reply, Req, Route, json_object};
 use crate::sandbox::clock::DAY;
 use crate::sandbox::store::Tx;
 
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/team", get(team))
-        .route("/team/invites", post(invite))
-}
+pub const ROUTES: &[Route] = &[
+    Route::new("GET", "/api/public/v1/team", Handler::Authed(team)),
+    Route::new(
+        "POST",
+        "/api/public/v1/team/invites",
+        Handler::Authed(invite),
+    ),
+];
 
 fn owner_name(a: &Value) -> Value {
     match (a["firstName"].as_str(), a["lastName"].as_str()) {
@@ -52,47 +50,72 @@ fn team_shape(tx: &Tx, ctx: &Ctx) -> rusqlite::Result<Value> {
     }))
 }
 
-async fn team(State(app): State<App>, headers: HeaderMap) -> Response {
-    app.authed(&headers, |tx, ctx| {
-        ctx.need(&["team:read"])?;
-        Ok((200, json!({"team": team_shape(tx, ctx)?})))
-    })
-    .await
+fn team(tx: &mut Tx, ctx: &Ctx, _r: &Req) -> Reply {
+    ctx.need(&["team:read"])?;
+    Ok((200, json!({"team": team_shape(tx, ctx)?})))
 }
 
-async fn invite(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
-    app.authed(&headers, move |tx, ctx| {
-        ctx.need_claimed("invite team members")?;
-        ctx.need(&["team:write"])?;
-        let b = json_object(&body, false)?;
-        let email = b.get("email").and_then(Value::as_str).unwrap_or("").trim().to_owned();
-        if !super::auth::valid_email(&email) {
-            return Err(ApiErr::new(400, "email must be a valid email address.")
-                .detail("issues", vec![super::issue("email", "invalid_string", "Invalid email")]));
-        }
-        let mut account = tx.get("accounts", &ctx.account_id)?.unwrap_or(Value::Null);
-        let same = |e: &Value| e.as_str().is_some_and(|e| e.eq_ignore_ascii_case(&email));
-        let already = same(&account["email"])
-            || account["members"].as_array().is_some_and(|m| m.iter().any(|m| same(&m["email"])));
-        let status = if already {
-            "already_member"
-        } else if let Some(other) = tx.all("accounts")?.into_iter().find(|a| a["claimed"] == true && same(&a["email"])) {
-            let mut members = account["members"].as_array().cloned().unwrap_or_default();
-            let name = owner_name(&other);
-            members.push(json!({"userId": other["userId"], "name": name, "email": email, "joinedAt": tx.now}));
-            account["members"] = json!(members);
-            tx.save("accounts", &ctx.account_id, &account)?;
-            "member_added"
-        } else {
-            let id = tx.new_id("inv")?;
-            if !tx.list("team_invites", "account", &ctx.account_id)?.iter().any(|i| same(&i["email"])) {
-                tx.put("team_invites", &id, Some(&ctx.account_id), None, &json!({
+fn invite(tx: &mut Tx, ctx: &Ctx, r: &Req) -> Reply {
+    let body: &[u8] = &r.body;
+    ctx.need_claimed("invite team members")?;
+    ctx.need(&["team:write"])?;
+    let b = json_object(body, false)?;
+    let email = b
+        .get("email")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .trim()
+        .to_owned();
+    if !super::auth::valid_email(&email) {
+        return Err(
+            ApiErr::new(400, "email must be a valid email address.").detail(
+                "issues",
+                vec![super::issue("email", "invalid_string", "Invalid email")],
+            ),
+        );
+    }
+    let mut account = tx.get("accounts", &ctx.account_id)?.unwrap_or(Value::Null);
+    let same = |e: &Value| e.as_str().is_some_and(|e| e.eq_ignore_ascii_case(&email));
+    let already = same(&account["email"])
+        || account["members"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| same(&m["email"])));
+    let status = if already {
+        "already_member"
+    } else if let Some(other) = tx
+        .all("accounts")?
+        .into_iter()
+        .find(|a| a["claimed"] == true && same(&a["email"]))
+    {
+        let mut members = account["members"].as_array().cloned().unwrap_or_default();
+        let name = owner_name(&other);
+        members.push(
+            json!({"userId": other["userId"], "name": name, "email": email, "joinedAt": tx.now}),
+        );
+        account["members"] = json!(members);
+        tx.save("accounts", &ctx.account_id, &account)?;
+        "member_added"
+    } else {
+        let id = tx.new_id("inv")?;
+        if !tx
+            .list("team_invites", "account", &ctx.account_id)?
+            .iter()
+            .any(|i| same(&i["email"]))
+        {
+            tx.put(
+                "team_invites",
+                &id,
+                Some(&ctx.account_id),
+                None,
+                &json!({
                     "id": id, "email": email, "createdAt": tx.now, "expiresAt": tx.now + 7 * DAY,
-                }))?;
-            }
-            "invite_created"
-        };
-        Ok((200, json!({"ok": true, "status": status, "email": email, "team": team_shape(tx, ctx)?})))
-    })
-    .await
+                }),
+            )?;
+        }
+        "invite_created"
+    };
+    Ok((
+        200,
+        json!({"ok": true, "status": status, "email": email, "team": team_shape(tx, ctx)?}),
+    ))
 }
