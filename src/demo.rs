@@ -210,8 +210,10 @@ impl Printer<'_> {
             .filter(|l| !l.trim().is_empty())
             .take(lines)
         {
-            let line: String = line.chars().take(150).collect();
-            let _ = writeln!(self.out, "        │ {line}");
+            for (i, part) in wrap(line, 96).into_iter().enumerate() {
+                let lead = if i == 0 { "" } else { "  " };
+                let _ = writeln!(self.out, "        │ {lead}{part}");
+            }
         }
     }
 
@@ -219,6 +221,23 @@ impl Printer<'_> {
         let _ = writeln!(self.out, "        → {text}");
         let _ = self.out.flush();
     }
+}
+
+/// Splits `line` at spaces into pieces of at most `width` characters (a longer word stays whole).
+fn wrap(line: &str, width: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for word in line.split(' ') {
+        if !current.is_empty() && current.chars().count() + 1 + word.chars().count() > width {
+            out.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(word);
+    }
+    out.push(current);
+    out
 }
 
 fn money(usd: f64) -> String {
@@ -517,28 +536,43 @@ async fn script(out: &mut dyn Write, dir: &std::path::Path) -> Result<(), String
         .as_i64()
         .unwrap_or(0) as f64
         / 100.0;
-    let hire_charge = 300.0 + 30.0 + 9.95;
-    let fund_charge = 150.0 + 15.0;
+    let paid: f64 = seen.data["contract"]["milestones"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter(|m| m["status"] == "PAID")
+                .filter_map(|m| m["amountUsd"].as_f64())
+                .sum()
+        })
+        .unwrap_or(0.0);
+    let (first, second) = (300.0, 150.0);
+    let hire_charge = first * 1.1 + 9.95;
+    let fund_charge = second * 1.1;
     for line in [
         format!(
-            "card charged for the hire:      {} (milestone $300 + 10% fee $30 + contract fee $9.95)",
-            money(hire_charge)
+            "card charged for the hire:        {} (milestone {} + 10% fee + $9.95 contract fee)",
+            money(hire_charge),
+            money(first)
         ),
         format!(
-            "card charged for milestone 2:   {} (milestone $150 + 10% fee $15), held in escrow",
+            "card charged for milestone 2:     {} (milestone {} + 10% fee), into escrow",
+            money(fund_charge),
+            money(second)
+        ),
+        format!(
+            "paid out to the trainer:          {} (the released milestone)",
+            money(paid)
+        ),
+        format!(
+            "kept by the marketplace in fees:  {}",
+            money(hire_charge - first)
+        ),
+        format!(
+            "refunded when the contract ended: {} (milestone 2's escrow, never released)",
             money(fund_charge)
         ),
         format!(
-            "paid out to the trainer:        {} (milestone 1, released on approval)",
-            money(300.0)
-        ),
-        format!("kept by the marketplace:        {} in fees", money(39.95)),
-        format!(
-            "refunded when the contract ended: {} (milestone 2's unreleased escrow)",
-            money(fund_charge)
-        ),
-        format!(
-            "credit balance:                 {} (the top-up, unspent)",
+            "credit balance:                   {} (the top-up, unspent)",
             money(available)
         ),
     ] {

@@ -921,3 +921,61 @@ fn sandbox_serve_answers_other_clients_on_the_given_port() {
     assert_eq!(status, 200, "{response}");
     assert!(response.contains("totalJobs"));
 }
+
+#[test]
+fn two_sandbox_processes_share_one_directory_without_corrupting_it() {
+    let f = files();
+    let dir = f.sandbox.display().to_string();
+    let mut servers = Vec::new();
+    for _ in 0..2 {
+        let mut child = Command::new(BIN)
+            .args(["sandbox", "serve", "--sandbox-dir", &dir])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        reader.read_line(&mut first).unwrap();
+        let url = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://127.0.0.1:"))
+            .unwrap()
+            .to_owned();
+        servers.push((child, reader, url));
+    }
+    let urls: Vec<String> = servers.iter().map(|(_, _, u)| u.clone()).collect();
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let urls = urls.clone();
+            std::thread::spawn(move || {
+                for i in 0..10 {
+                    let url = &urls[(t + i) % 2];
+                    let (status, response) =
+                        http("POST", &format!("{url}/api/agent/identity"), &[]);
+                    assert_eq!(status, 200, "{response}");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    for (mut child, reader, _) in servers {
+        let _ = child.kill();
+        let _ = child.wait();
+        drop(reader);
+    }
+    let conn = rusqlite::Connection::open(f.sandbox.join("sandbox.db")).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let accounts: i64 = conn
+        .query_row("SELECT COUNT(*) FROM accounts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        accounts, 81,
+        "80 registrations through two processes, plus the marketplace"
+    );
+}
