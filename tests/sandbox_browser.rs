@@ -99,6 +99,16 @@ impl Driver {
             .as_str()
             .ok_or_else(|| format!("no session: {session}"))?
             .to_owned();
+        // A click on a submit button returns before the next page has loaded; element lookups
+        // wait for it (up to 20 s on a loaded machine) instead of failing at once.
+        let path = format!("/session/{}/timeouts", driver.session);
+        driver
+            .call(
+                "POST",
+                &path,
+                Some(json!({"implicit": 20_000, "pageLoad": 60_000})),
+            )
+            .await?;
         Ok(driver)
     }
 
