@@ -314,7 +314,7 @@ async fn get_proposal_with_interview_merges_both_answers() {
     assert!(
         t.contains(
             "Interview transcript: 2 messages, oldest first (1 from the interviewer, 1 from the \
-             candidate), in structuredContent.interview."
+             candidate), in the answer's interview field."
         ),
         "{t}"
     );

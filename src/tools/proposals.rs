@@ -240,7 +240,7 @@ fn proposal_summary(b: &Value, asked: &Id, interview: &Interview) -> String {
         lines.push(format!("Verification: {}.", checks.join(", ")));
     }
     if p.get("openLabel").is_some_and(|v| !v.is_null()) {
-        lines.push("Labeling assessment: results in structuredContent (openLabel).".to_owned());
+        lines.push("Labeling assessment: results in the answer's openLabel field.".to_owned());
     }
     let contract_id = p
         .get("contract")
@@ -277,7 +277,7 @@ fn proposal_summary(b: &Value, asked: &Id, interview: &Interview) -> String {
                 let role = |r: &str| messages.iter().filter(|m| m["role"] == r).count();
                 format!(
                     "Interview transcript: {}, oldest first ({} from the interviewer, {} from \
-                         the candidate), in structuredContent.interview.",
+                         the candidate), in the answer's interview field.",
                     count(messages.len(), "message", "messages"),
                     role("interviewer"),
                     role("candidate"),
