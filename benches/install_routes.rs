@@ -21,6 +21,9 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::release_binary;
+
+mod support;
 
 const COLD_RUNS: usize = 10;
 const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}"#;
@@ -114,47 +117,6 @@ fn node_version() -> String {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default()
-}
-
-/// `OPENTRAIN_MCP_BIN`, or `target/release/opentrain-mcp` after `cargo build --release`.
-fn release_binary() -> PathBuf {
-    if let Some(bin) = std::env::var_os("OPENTRAIN_MCP_BIN") {
-        return PathBuf::from(bin);
-    }
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("bench: cargo build --release (the binary under test)");
-    let mut build = Command::new(cargo);
-    build
-        .args(["build", "--release", "--bin", "opentrain-mcp"])
-        .current_dir(manifest);
-    // As in benches/bench.rs: cargo's variables for the bench crate would make build scripts
-    // rebuild dependencies into a binary that differs from a plain `cargo build --release`.
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if key.starts_with("CARGO_PKG_")
-            || key.starts_with("CARGO_MANIFEST_")
-            || key.starts_with("CARGO_BIN_")
-            || [
-                "CARGO_CRATE_NAME",
-                "CARGO_PRIMARY_PACKAGE",
-                "CARGO_TARGET_TMPDIR",
-                "CARGO_RUSTC_CURRENT_DIR",
-                "OUT_DIR",
-            ]
-            .contains(&key.as_ref())
-        {
-            build.env_remove(key.as_ref());
-        }
-    }
-    build.arg("--message-format=json").stderr(Stdio::inherit());
-    let output = build.output().expect("cargo runs");
-    assert!(output.status.success(), "cargo build --release failed");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .expect("cargo names the built executable")
 }
 
 /// npm with no registry reachable and a private cache and config.
