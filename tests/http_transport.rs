@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::stdio::BIN;
 use common::{PAT, PAT2, fixture};
-use rmcp::ServiceExt;
+use rmcp::{ClientServiceExt, ServiceExt};
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
@@ -715,8 +715,23 @@ async fn concurrent_callers_each_use_only_their_own_token() {
             ("RUST_LOG", "debug"),
         ],
     );
+    // Alice's client uses the handshake of 2025-11-25; Bob's the 2026-07-28 discovery, with
+    // every request self-contained. Neither depends on a session the server keeps.
     let alice = ().serve(client_for(&remote.url(), PAT)).await.unwrap();
-    let bob = ().serve(client_for(&remote.url(), PAT2)).await.unwrap();
+    let bob = ()
+        .serve_with_lifecycle(
+            client_for(&remote.url(), PAT2),
+            rmcp::ClientLifecycleMode::Discover {
+                preferred_versions: vec![rmcp::model::ProtocolVersion::V_2026_07_28],
+            },
+        )
+        .await
+        .unwrap();
+    let version = |c: &rmcp::service::RunningService<rmcp::RoleClient, ()>| {
+        c.peer_info().map(|i| i.protocol_version.to_string())
+    };
+    assert_eq!(version(&alice).as_deref(), Some("2025-11-25"));
+    assert_eq!(version(&bob).as_deref(), Some("2026-07-28"));
     let tools = alice.list_all_tools().await.unwrap();
     assert!(tools.iter().any(|t| t.name == "opentrain_auth_status"));
 

@@ -1,0 +1,681 @@
+//! The HTTP mode beside stdio, in one run (issue 14): `cargo bench --bench http`.
+//!
+//! Both servers are the shipped artifact (`target/release/opentrain-mcp`, or `OPENTRAIN_MCP_BIN`)
+//! calling `opentrain_get_credits` against the same minimal keep-alive API stub. For each mode:
+//!
+//! - 1 client: `SEQUENTIAL` calls one after another;
+//! - 64 clients: `LOADED` calls with 64 in flight at all times. Over stdio that is one client
+//!   connection with 64 requests outstanding (a stdio server serves one client; the pipe is
+//!   shared); over HTTP it is 64 keep-alive connections, each a different caller with its own
+//!   token (as 64 users behind one deployment are, and as the per-token cap expects);
+//!
+//! and reports the server's CPU time per call (the scheduler's own accounting of every thread,
+//! `/proc/<pid>/task/*/schedstat`), client-side p50/p99 latency, calls per second, and the
+//! server's peak resident memory (VmHWM). The HTTP client is a raw HTTP/1.1 writer/reader, so
+//! what it costs is small next to the server on a machine with few cores.
+//!
+//! Target: HTTP CPU per call within 2× of stdio's, at both loads.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const TOKEN: &str = "ot_pat_bench0000000000000000000000";
+const CREDITS_PATH: &str = "/api/public/v1/credits";
+const WARM_UP: usize = 300;
+const SEQUENTIAL: usize = 2_000;
+const LOADED: usize = 6_000;
+const CLIENTS: usize = 64;
+const ROUNDS: usize = 3;
+
+const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}"#;
+const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+
+fn call_message(id: u64) -> String {
+    format!(
+        r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"opentrain_get_credits","arguments":{{}}}}}}"#
+    )
+}
+
+fn is_success(answer: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(answer);
+    text.contains("\"result\"") && text.contains("\"isError\":false")
+}
+
+/// What one mode at one load measured.
+struct Run {
+    cpu_per_call: Duration,
+    p50: Duration,
+    p99: Duration,
+    calls_per_s: f64,
+}
+
+fn main() {
+    let bin = release_binary();
+    let home = tempfile::TempDir::new().expect("a temporary HOME");
+    let stub = start_stub();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("the client runtime");
+
+    // stdio
+    let mut stdio = Stdio1::spawn(&bin, home.path(), stub);
+    for _ in 0..WARM_UP {
+        stdio.call_sequential();
+    }
+    let stdio_one = median_run((0..ROUNDS).map(|_| stdio.run_sequential(SEQUENTIAL)).collect());
+    let stdio_many = median_run((0..ROUNDS).map(|_| stdio.run_loaded(LOADED)).collect());
+    let stdio_hwm = peak_rss_kb(server_pid(&stdio.child));
+    stdio.finish();
+
+    // HTTP
+    let mut http = Http::spawn(&bin, home.path(), stub);
+    runtime.block_on(http.warm_up());
+    let http_one = median_run(
+        (0..ROUNDS)
+            .map(|_| runtime.block_on(http.run(1, SEQUENTIAL)))
+            .collect(),
+    );
+    let http_many = median_run(
+        (0..ROUNDS)
+            .map(|_| runtime.block_on(http.run(CLIENTS, LOADED)))
+            .collect(),
+    );
+    let http_hwm = peak_rss_kb(server_pid(&http.child));
+    let http_idle_kb = http.idle_rss_kb;
+    http.finish();
+
+    print_table(
+        &bin,
+        &[
+            ("1 client", &stdio_one, &http_one),
+            ("64 clients", &stdio_many, &http_many),
+        ],
+        stdio_hwm,
+        http_hwm,
+        http_idle_kb,
+    );
+}
+
+/// The median round by calls per second (other work on a small machine moves single runs).
+fn median_run(mut runs: Vec<Run>) -> Run {
+    runs.sort_by(|a, b| a.calls_per_s.total_cmp(&b.calls_per_s));
+    runs.swap_remove(runs.len() / 2)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The binary under test
+
+/// `OPENTRAIN_MCP_BIN`, or `target/release/opentrain-mcp` after `cargo build --release`.
+fn release_binary() -> PathBuf {
+    if let Some(bin) = std::env::var_os("OPENTRAIN_MCP_BIN") {
+        return PathBuf::from(bin);
+    }
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    eprintln!("bench: cargo build --release (the binary under test)");
+    let mut build = Command::new(cargo);
+    build
+        .args(["build", "--release", "--bin", "opentrain-mcp"])
+        .current_dir(manifest);
+    // Cargo's variables for a running crate would make build scripts rebuild dependencies.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_MANIFEST_")
+            || key.starts_with("CARGO_BIN_")
+            || [
+                "CARGO_CRATE_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_RUSTC_CURRENT_DIR",
+                "OUT_DIR",
+            ]
+            .contains(&key.as_ref())
+        {
+            build.env_remove(key.as_ref());
+        }
+    }
+    build.arg("--message-format=json").stderr(Stdio::inherit());
+    let output = build.output().expect("cargo runs");
+    assert!(output.status.success(), "cargo build --release failed");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .expect("cargo names the built executable")
+}
+
+/// The server's command; under `OPENTRAIN_BENCH_WRAPPER` (e.g. `perf record -g -o FILE`) for a
+/// profile, as in benches/bench.rs.
+fn command(bin: &Path, home: &Path, stub: SocketAddr) -> Command {
+    let wrapper = std::env::var("OPENTRAIN_BENCH_WRAPPER").unwrap_or_default();
+    let mut words = wrapper.split_whitespace();
+    let mut cmd = match words.next() {
+        Some(program) => {
+            let mut cmd = Command::new(program);
+            cmd.args(words).arg(bin);
+            cmd
+        }
+        None => Command::new(bin),
+    };
+    cmd.env_clear()
+        .env("HOME", home)
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("OPENTRAIN_API_BASE_URL", format!("http://{stub}"));
+    cmd
+}
+
+/// The server's process id: the child, or under a wrapper the wrapper's only child.
+fn server_pid(child: &Child) -> u32 {
+    let pid = child.id();
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .ok()
+        .and_then(|list| match list.split_whitespace().collect::<Vec<_>>()[..] {
+            [only] => only.parse().ok(),
+            _ => None,
+        })
+        .unwrap_or(pid)
+}
+
+/// CPU time a process has used so far, all its threads.
+fn cpu_time(pid: u32) -> Duration {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Duration::ZERO;
+    };
+    let ns: u64 = tasks
+        .filter_map(Result::ok)
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(ns)
+}
+
+fn status_kb(pid: u32, key: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn peak_rss_kb(pid: u32) -> u64 {
+    status_kb(pid, "VmHWM:")
+}
+
+fn percentile(sorted: &[Duration], p: usize) -> Duration {
+    sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]
+}
+
+// ---------------------------------------------------------------------------------------------
+// stdio
+
+struct Stdio1 {
+    child: Child,
+    stdin: std::io::BufWriter<std::process::ChildStdin>,
+    stdout: BufReader<std::process::ChildStdout>,
+    line: String,
+    id: u64,
+}
+
+impl Stdio1 {
+    fn spawn(bin: &Path, home: &Path, stub: SocketAddr) -> Stdio1 {
+        let mut child = command(bin, home, stub)
+            .env("OPENTRAIN_PERSONAL_API_TOKEN", TOKEN)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the stdio server starts");
+        let mut server = Stdio1 {
+            stdin: std::io::BufWriter::new(child.stdin.take().expect("stdin")),
+            stdout: BufReader::with_capacity(256 * 1024, child.stdout.take().expect("stdout")),
+            child,
+            line: String::new(),
+            id: 10,
+        };
+        server.send(INITIALIZE);
+        server.flush();
+        assert!(server.read().contains("serverInfo"));
+        server.send(INITIALIZED);
+        server
+    }
+
+    fn send(&mut self, message: &str) {
+        self.stdin.write_all(message.as_bytes()).expect("write");
+        self.stdin.write_all(b"\n").expect("write");
+    }
+
+    fn flush(&mut self) {
+        self.stdin.flush().expect("flush");
+    }
+
+    fn read(&mut self) -> &str {
+        self.line.clear();
+        let n = self.stdout.read_line(&mut self.line).expect("read");
+        assert!(n > 0, "the server closed stdout");
+        &self.line
+    }
+
+    fn next_call(&mut self) -> u64 {
+        self.id += 1;
+        let id = self.id;
+        self.send(&call_message(id));
+        id
+    }
+
+    fn call_sequential(&mut self) {
+        self.next_call();
+        self.flush();
+        let line = self.read();
+        assert!(is_success(line.as_bytes()), "call failed: {line}");
+    }
+
+    fn run_sequential(&mut self, calls: usize) -> Run {
+        let pid = server_pid(&self.child);
+        let mut latencies = Vec::with_capacity(calls);
+        let cpu = cpu_time(pid);
+        let started = Instant::now();
+        for _ in 0..calls {
+            let t = Instant::now();
+            self.call_sequential();
+            latencies.push(t.elapsed());
+        }
+        finish_run(latencies, started.elapsed(), cpu_time(pid) - cpu, calls)
+    }
+
+    /// `CLIENTS` requests outstanding on the one connection until `calls` are answered.
+    fn run_loaded(&mut self, calls: usize) -> Run {
+        let pid = server_pid(&self.child);
+        let mut sent_at = std::collections::HashMap::with_capacity(CLIENTS * 2);
+        let mut latencies = Vec::with_capacity(calls);
+        let cpu = cpu_time(pid);
+        let started = Instant::now();
+        let mut sent = 0;
+        for _ in 0..CLIENTS {
+            let id = self.next_call();
+            sent_at.insert(id, Instant::now());
+            sent += 1;
+        }
+        self.flush();
+        while latencies.len() < calls {
+            if self.stdout.buffer().is_empty() {
+                self.flush();
+            }
+            let line = self.read().to_owned();
+            assert!(is_success(line.as_bytes()), "call failed: {line}");
+            let id = serde_json::from_str::<Value>(&line).expect("JSON")["id"]
+                .as_u64()
+                .expect("an id");
+            if let Some(at) = sent_at.remove(&id) {
+                latencies.push(at.elapsed());
+            }
+            if sent < calls {
+                let id = self.next_call();
+                sent_at.insert(id, Instant::now());
+                sent += 1;
+            }
+        }
+        finish_run(latencies, started.elapsed(), cpu_time(pid) - cpu, calls)
+    }
+
+    fn finish(mut self) {
+        drop(self.stdin);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn finish_run(mut latencies: Vec<Duration>, wall: Duration, cpu: Duration, calls: usize) -> Run {
+    latencies.sort_unstable();
+    Run {
+        cpu_per_call: cpu / calls as u32,
+        p50: percentile(&latencies, 50),
+        p99: percentile(&latencies, 99),
+        calls_per_s: calls as f64 / wall.as_secs_f64(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+struct Http {
+    child: Child,
+    addr: SocketAddr,
+    idle_rss_kb: u64,
+}
+
+impl Http {
+    fn spawn(bin: &Path, home: &Path, stub: SocketAddr) -> Http {
+        let mut child = command(bin, home, stub)
+            .args(["--http", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the HTTP server starts");
+        let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+        let mut line = String::new();
+        let addr = loop {
+            line.clear();
+            assert!(
+                stderr.read_line(&mut line).expect("stderr") > 0,
+                "the HTTP server ended before listening"
+            );
+            if let Some(url) = line.trim().strip_prefix("opentrain-mcp: listening on http://") {
+                break url
+                    .trim_end_matches("/mcp")
+                    .parse()
+                    .expect("a socket address");
+            }
+        };
+        // Keep draining stderr so the server never blocks on it.
+        std::thread::spawn(move || {
+            let mut sink = Vec::new();
+            let _ = stderr.read_to_end(&mut sink);
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        let idle_rss_kb = status_kb(server_pid(&child), "VmRSS:");
+        Http {
+            child,
+            addr,
+            idle_rss_kb,
+        }
+    }
+
+    async fn warm_up(&mut self) {
+        let mut conn = Conn::open(self.addr, 0).await;
+        for i in 0..WARM_UP {
+            conn.call(i as u64).await;
+        }
+    }
+
+    /// `clients` connections, each its own caller, calling one after another until `calls`
+    /// are answered in all.
+    async fn run(&mut self, clients: usize, calls: usize) -> Run {
+        let pid = server_pid(&self.child);
+        let mut conns = Vec::with_capacity(clients);
+        for i in 0..clients {
+            conns.push(Conn::open(self.addr, i).await);
+        }
+        let per_client = calls / clients;
+        let cpu = cpu_time(pid);
+        let started = Instant::now();
+        let local = tokio::task::LocalSet::new();
+        let latencies: Vec<Duration> = local
+            .run_until(async move {
+                let tasks: Vec<_> = conns
+                    .into_iter()
+                    .map(|mut conn| {
+                        tokio::task::spawn_local(async move {
+                            let mut latencies = Vec::with_capacity(per_client);
+                            for i in 0..per_client {
+                                let t = Instant::now();
+                                conn.call(i as u64).await;
+                                latencies.push(t.elapsed());
+                            }
+                            latencies
+                        })
+                    })
+                    .collect();
+                let mut all = Vec::with_capacity(calls);
+                for t in tasks {
+                    all.extend(t.await.expect("a client task"));
+                }
+                all
+            })
+            .await;
+        let wall = started.elapsed();
+        let total = per_client * clients;
+        finish_run(latencies, wall, cpu_time(pid) - cpu, total)
+    }
+
+    fn finish(mut self) {
+        // SIGTERM, so a wrapping profiler can write its data.
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(server_pid(&self.child) as libc::pid_t, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One keep-alive HTTP/1.1 connection of one caller.
+struct Conn {
+    stream: tokio::net::TcpStream,
+    head: String,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    async fn open(addr: SocketAddr, caller: usize) -> Conn {
+        let stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("connect to the HTTP server");
+        stream.set_nodelay(true).expect("nodelay");
+        // Every caller its own token (the stub accepts any).
+        let head = format!(
+            "POST /mcp HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+             accept: application/json, text/event-stream\r\nmcp-protocol-version: 2025-06-18\r\n\
+             authorization: Bearer {TOKEN}{caller:04}\r\n"
+        );
+        Conn {
+            stream,
+            head,
+            buf: Vec::with_capacity(16 * 1024),
+        }
+    }
+
+    async fn call(&mut self, id: u64) {
+        let body = call_message(id);
+        let request = format!(
+            "{}content-length: {}\r\n\r\n{body}",
+            self.head,
+            body.len()
+        );
+        self.stream
+            .write_all(request.as_bytes())
+            .await
+            .expect("write");
+        self.buf.clear();
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            let n = self.stream.read(&mut chunk).await.expect("read");
+            assert!(n > 0, "the server closed the connection");
+            self.buf.extend_from_slice(&chunk[..n]);
+            if let Some(end) = find(&self.buf, b"\r\n\r\n") {
+                let total = end + 4 + content_length(&self.buf[..end]);
+                if self.buf.len() >= total {
+                    assert!(
+                        self.buf.starts_with(b"HTTP/1.1 200"),
+                        "{}",
+                        String::from_utf8_lossy(&self.buf)
+                    );
+                    assert!(
+                        is_success(&self.buf[end + 4..total]),
+                        "call failed: {}",
+                        String::from_utf8_lossy(&self.buf)
+                    );
+                    return;
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The API stub (as in benches/bench.rs)
+
+fn canned_body() -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/credits_balance.json");
+    let text = std::fs::read(path).expect("fixtures/credits_balance.json");
+    let value: Value = serde_json::from_slice(&text).expect("fixture is JSON");
+    serde_json::to_vec(&value).expect("serializes")
+}
+
+/// A keep-alive HTTP/1.1 server on its own thread: `GET /api/public/v1/credits` answers 200 with
+/// the fixture, anything else 404.
+fn start_stub() -> SocketAddr {
+    let body = canned_body();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .expect("stub runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            tx.send(listener.local_addr().expect("addr"))
+                .expect("send addr");
+            let mut ok = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            )
+            .into_bytes();
+            ok.extend_from_slice(&body);
+            let ok: &'static [u8] = Box::leak(ok.into_boxed_slice());
+            let local = tokio::task::LocalSet::new();
+            local
+                .run_until(async move {
+                    loop {
+                        let Ok((socket, _)) = listener.accept().await else {
+                            continue;
+                        };
+                        let _ = socket.set_nodelay(true);
+                        tokio::task::spawn_local(serve_connection(socket, ok));
+                    }
+                })
+                .await;
+        });
+    });
+    rx.recv().expect("the stub starts")
+}
+
+async fn serve_connection(mut socket: tokio::net::TcpStream, ok: &'static [u8]) {
+    const NOT_FOUND: &[u8] = b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n";
+    let mut buf = Vec::with_capacity(4096);
+    let mut out = Vec::with_capacity(4096);
+    loop {
+        while let Some(end) = find(&buf, b"\r\n\r\n") {
+            let head = &buf[..end];
+            let body_len = content_length(head);
+            if buf.len() < end + 4 + body_len {
+                break;
+            }
+            let found = head.starts_with(format!("GET {CREDITS_PATH} ").as_bytes());
+            out.extend_from_slice(if found { ok } else { NOT_FOUND });
+            buf.drain(..end + 4 + body_len);
+        }
+        if !out.is_empty() {
+            if socket.write_all(&out).await.is_err() {
+                return;
+            }
+            out.clear();
+        }
+        let mut chunk = [0u8; 4096];
+        match socket.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn content_length(head: &[u8]) -> usize {
+    let head = String::from_utf8_lossy(head);
+    head.lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The table
+
+fn us(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
+
+fn print_table(
+    bin: &Path,
+    loads: &[(&str, &Run, &Run)],
+    stdio_hwm: u64,
+    http_hwm: u64,
+    http_idle_kb: u64,
+) {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!();
+    println!("opentrain-mcp HTTP vs stdio: {}", bin.display());
+    println!(
+        "machine: {cores} cores; {SEQUENTIAL} sequential calls, {LOADED} with {CLIENTS} in \
+         flight; median of {ROUNDS} rounds"
+    );
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        let fields: Vec<&str> = load.split_whitespace().take(3).collect();
+        println!("load average (1, 5, 15 min): {}", fields.join(" "));
+    }
+    println!();
+    println!("| load | metric | stdio | HTTP | HTTP / stdio | target |");
+    println!("|---|---|---:|---:|---:|---|");
+    let mut met = true;
+    for (name, stdio, http) in loads {
+        let ratio = http.cpu_per_call.as_secs_f64() / stdio.cpu_per_call.as_secs_f64();
+        met &= ratio <= 2.0;
+        println!(
+            "| {name} | server CPU per call | {} | {} | {ratio:.2}× | ≤ 2× ({}) |",
+            us(stdio.cpu_per_call),
+            us(http.cpu_per_call),
+            if ratio <= 2.0 { "met" } else { "NOT met" }
+        );
+        println!(
+            "| {name} | latency p50 / p99 | {} / {} | {} / {} | {:.2}× | — |",
+            us(stdio.p50),
+            us(stdio.p99),
+            us(http.p50),
+            us(http.p99),
+            http.p50.as_secs_f64() / stdio.p50.as_secs_f64()
+        );
+        println!(
+            "| {name} | calls per second | {:.0} | {:.0} | {:.2}× | — |",
+            stdio.calls_per_s,
+            http.calls_per_s,
+            http.calls_per_s / stdio.calls_per_s
+        );
+    }
+    println!(
+        "| all | peak resident memory (VmHWM) | {:.1} MiB | {:.1} MiB (idle {:.1} MiB) | {:.2}× | — |",
+        stdio_hwm as f64 / 1024.0,
+        http_hwm as f64 / 1024.0,
+        http_idle_kb as f64 / 1024.0,
+        http_hwm as f64 / stdio_hwm.max(1) as f64
+    );
+    println!();
+    println!(
+        "CPU per call within 2× of stdio: {}",
+        if met { "yes" } else { "NO" }
+    );
+}
