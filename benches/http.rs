@@ -69,7 +69,11 @@ fn main() {
     for _ in 0..WARM_UP {
         stdio.call_sequential();
     }
-    let stdio_one = median_run((0..ROUNDS).map(|_| stdio.run_sequential(SEQUENTIAL)).collect());
+    let stdio_one = median_run(
+        (0..ROUNDS)
+            .map(|_| stdio.run_sequential(SEQUENTIAL))
+            .collect(),
+    );
     let stdio_many = median_run((0..ROUNDS).map(|_| stdio.run_loaded(LOADED)).collect());
     let stdio_hwm = peak_rss_kb(server_pid(&stdio.child));
     stdio.finish();
@@ -177,10 +181,12 @@ fn server_pid(child: &Child) -> u32 {
     let pid = child.id();
     std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
         .ok()
-        .and_then(|list| match list.split_whitespace().collect::<Vec<_>>()[..] {
-            [only] => only.parse().ok(),
-            _ => None,
-        })
+        .and_then(
+            |list| match list.split_whitespace().collect::<Vec<_>>()[..] {
+                [only] => only.parse().ok(),
+                _ => None,
+            },
+        )
         .unwrap_or(pid)
 }
 
@@ -375,7 +381,10 @@ impl Http {
                 stderr.read_line(&mut line).expect("stderr") > 0,
                 "the HTTP server ended before listening"
             );
-            if let Some(url) = line.trim().strip_prefix("opentrain-mcp: listening on http://") {
+            if let Some(url) = line
+                .trim()
+                .strip_prefix("opentrain-mcp: listening on http://")
+            {
                 break url
                     .trim_end_matches("/mcp")
                     .parse()
@@ -486,11 +495,7 @@ impl Conn {
 
     async fn call(&mut self, id: u64) {
         let body = call_message(id);
-        let request = format!(
-            "{}content-length: {}\r\n\r\n{body}",
-            self.head,
-            body.len()
-        );
+        let request = format!("{}content-length: {}\r\n\r\n{body}", self.head, body.len());
         self.stream
             .write_all(request.as_bytes())
             .await

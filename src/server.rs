@@ -114,14 +114,25 @@ pub enum Caller {
 
 /// What one request brings besides its arguments: whose token, and which tools it narrowed the
 /// operator's selection to. Built per HTTP request by `transport::http`; stdio has the default.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Scope {
     pub caller: Caller,
     /// The tools this request may see and call (always a subset of the operator's); `None`:
     /// every enabled tool.
     pub narrowed: Option<Arc<Enabled>>,
-    /// The HTTP request's id, for the log lines its call writes.
-    pub request_id: Option<Arc<str>>,
+    /// The HTTP request's span (its `request_id`), for the log lines its call writes: the call
+    /// runs on a task of rmcp's, outside the transport's span.
+    pub span: tracing::Span,
+}
+
+impl Default for Scope {
+    fn default() -> Scope {
+        Scope {
+            caller: Caller::default(),
+            narrowed: None,
+            span: tracing::Span::none(),
+        }
+    }
 }
 
 impl Scope {
@@ -266,8 +277,7 @@ impl OpenTrain {
                 Transport::Stdio | Transport::HttpSingleTenant => Caller::Configured,
                 Transport::Http => Caller::Nobody,
             },
-            narrowed: None,
-            request_id: None,
+            ..Scope::default()
         };
         OpenTrain(
             Arc::new(Inner {
@@ -891,17 +901,12 @@ impl ServerHandler for OpenTrain {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
+        use tracing::Instrument;
         let this = self.scoped(&context.extensions);
-        match this.1.request_id.clone() {
-            Some(id) => {
-                use tracing::Instrument;
-                let span = tracing::info_span!("request", request_id = %id);
-                this.call_tool_by_name(request, context)
-                    .instrument(span)
-                    .await
-            }
-            None => this.call_tool_by_name(request, context).await,
-        }
+        let span = this.1.span.clone();
+        this.call_tool_by_name(request, context)
+            .instrument(span)
+            .await
     }
 
     async fn list_prompts(

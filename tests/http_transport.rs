@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 
 use common::stdio::BIN;
 use common::{PAT, PAT2, fixture};
-use rmcp::{ClientServiceExt, ServiceExt};
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::{ClientServiceExt, ServiceExt};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use wiremock::matchers::{header, method, path};

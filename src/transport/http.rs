@@ -874,7 +874,7 @@ impl App {
     }
 
     /// `/mcp`: the checks in order, then rmcp.
-    async fn mcp(self: &Arc<Self>, id: &str, mut req: Request) -> Response {
+    async fn mcp(self: &Arc<Self>, span: &tracing::Span, mut req: Request) -> Response {
         if !self.config.host_allowed(req.headers(), req.uri()) {
             tracing::warn!("refused a request whose Host is not allowed (DNS rebinding?)");
             return text(
@@ -920,7 +920,7 @@ impl App {
         req.extensions_mut().insert(Scope {
             caller,
             narrowed,
-            request_id: Some(Arc::from(id)),
+            span: span.clone(),
         });
         self.service.handle(req).await.map(|body| {
             Body::new(WithPermit {
@@ -972,7 +972,7 @@ async fn mcp(State(app): State<Arc<App>>, req: Request) -> Response {
     let origin_allowed = app.config.origin_allowed(req.headers());
     let method = req.method().clone();
     let span = tracing::info_span!("request", request_id = %id);
-    let mut response = app.mcp(&id, req).instrument(span.clone()).await;
+    let mut response = app.mcp(&span, req).instrument(span.clone()).await;
     let status = response.status().as_u16();
     crate::metrics::http_request(status);
     if let Ok(value) = HeaderValue::from_str(&id) {
