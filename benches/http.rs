@@ -18,12 +18,15 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::release_binary;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+mod support;
 
 const TOKEN: &str = "ot_pat_bench0000000000000000000000";
 const CREDITS_PATH: &str = "/api/public/v1/credits";
@@ -115,46 +118,6 @@ fn median_run(mut runs: Vec<Run>) -> Run {
 
 // ---------------------------------------------------------------------------------------------
 // The binary under test
-
-/// `OPENTRAIN_MCP_BIN`, or `target/release/opentrain-mcp` after `cargo build --release`.
-fn release_binary() -> PathBuf {
-    if let Some(bin) = std::env::var_os("OPENTRAIN_MCP_BIN") {
-        return PathBuf::from(bin);
-    }
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("bench: cargo build --release (the binary under test)");
-    let mut build = Command::new(cargo);
-    build
-        .args(["build", "--release", "--bin", "opentrain-mcp"])
-        .current_dir(manifest);
-    // Cargo's variables for a running crate would make build scripts rebuild dependencies.
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if key.starts_with("CARGO_PKG_")
-            || key.starts_with("CARGO_MANIFEST_")
-            || key.starts_with("CARGO_BIN_")
-            || [
-                "CARGO_CRATE_NAME",
-                "CARGO_PRIMARY_PACKAGE",
-                "CARGO_TARGET_TMPDIR",
-                "CARGO_RUSTC_CURRENT_DIR",
-                "OUT_DIR",
-            ]
-            .contains(&key.as_ref())
-        {
-            build.env_remove(key.as_ref());
-        }
-    }
-    build.arg("--message-format=json").stderr(Stdio::inherit());
-    let output = build.output().expect("cargo runs");
-    assert!(output.status.success(), "cargo build --release failed");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .expect("cargo names the built executable")
-}
 
 /// The server's command; under `OPENTRAIN_BENCH_WRAPPER` (e.g. `perf record -g -o FILE`) for a
 /// profile, as in benches/bench.rs.

@@ -123,6 +123,9 @@ pub struct Scope {
     /// The HTTP request's span (its `request_id`), for the log lines its call writes: the call
     /// runs on a task of rmcp's, outside the transport's span.
     pub span: tracing::Span,
+    /// The answer budget this request's call holds until the HTTP answer has been written (the
+    /// transport keeps a clone with the response body); stdio puts its own in each request.
+    pub holds: AnswerHolds,
 }
 
 impl Default for Scope {
@@ -131,6 +134,7 @@ impl Default for Scope {
             caller: Caller::default(),
             narrowed: None,
             span: tracing::Span::none(),
+            holds: AnswerHolds::default(),
         }
     }
 }
@@ -563,7 +567,7 @@ impl OpenTrain {
             .extensions
             .get::<AnswerHolds>()
             .cloned()
-            .unwrap_or_default();
+            .unwrap_or_else(|| self.1.holds.clone());
         let cancelled = context.ct.clone();
         let mut response = tokio::select! {
             response = budget::collecting(holds, self.dispatch(name.clone(), request, context)) => response,

@@ -45,6 +45,7 @@ use rmcp::transport::streamable_http_server::session::never::NeverSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use url::Url;
 
+use crate::api::budget::AnswerHolds;
 use crate::filter::{Selection, split_list, truthy};
 use crate::secret::Secret;
 use crate::server::{Caller, OpenTrain, Scope, Transport};
@@ -522,10 +523,12 @@ impl Drop for Permit {
     }
 }
 
-/// A response body that holds the request's permit until the answer has been written.
+/// A response body that holds the request's permit, and the answer budget its call took, until
+/// the answer has been written.
 struct WithPermit<B> {
     body: B,
     _permit: Option<Permit>,
+    _holds: AnswerHolds,
 }
 
 impl<B: http_body::Body + Unpin> http_body::Body for WithPermit<B> {
@@ -917,15 +920,18 @@ impl App {
         };
         // The token now lives only in the scope; rmcp and whatever it logs never see it.
         req.headers_mut().remove(AUTHORIZATION);
+        let holds = AnswerHolds::default();
         req.extensions_mut().insert(Scope {
             caller,
             narrowed,
             span: span.clone(),
+            holds: holds.clone(),
         });
         self.service.handle(req).await.map(|body| {
             Body::new(WithPermit {
                 body,
                 _permit: Some(permit),
+                _holds: holds,
             })
         })
     }
