@@ -999,7 +999,8 @@ impl ServerHandler for OpenTrain {
                         guide::EVENTS_URI,
                         guide::CONFIG_URI
                     ),
-                    None,
+                    // SEP-2164: the error repeats the URI it could not find.
+                    Some(serde_json::json!({ "uri": uri })),
                 ));
             }
         };
