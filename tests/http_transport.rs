@@ -27,6 +27,8 @@ struct Remote {
     /// `http://127.0.0.1:PORT`
     base: String,
     stderr: Arc<Mutex<String>>,
+    /// The thread reading stderr; `wait` joins it, so the last lines are in `stderr` then.
+    reader: Option<std::thread::JoinHandle<()>>,
     _home: TempDir,
 }
 
@@ -54,7 +56,7 @@ impl Remote {
         let stderr = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = mpsc::channel();
         let all = stderr.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(pipe).lines() {
                 let Ok(line) = line else { break };
                 if let Some(url) = line.strip_prefix("opentrain-mcp: listening on ") {
@@ -80,6 +82,7 @@ impl Remote {
             child,
             base,
             stderr,
+            reader: Some(reader),
             _home: home,
         }
     }
@@ -103,6 +106,10 @@ impl Remote {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
+                // The process is gone, so its stderr ends: read it to the end.
+                if let Some(reader) = self.reader.take() {
+                    let _ = reader.join();
+                }
                 return status;
             }
             if start.elapsed() > limit {
