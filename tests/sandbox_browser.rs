@@ -166,10 +166,22 @@ impl Driver {
             .to_owned()
     }
 
+    /// Clicks a submit button and waits for the page its form loads: until the old page's
+    /// root element is gone, so no later lookup can find an element of the old page.
     async fn click(&self, css: &str) {
+        let old = self.element("html").await;
         let id = self.element(css).await;
         self.s("POST", &format!("/element/{id}/click"), Some(json!({})))
             .await;
+        let path = format!("/session/{}/element/{old}/name", self.session);
+        for _ in 0..600 {
+            match self.call("GET", &path, None).await {
+                Err(e) if e.contains("stale element") => return,
+                Err(e) => panic!("after clicking {css}: {e}"),
+                Ok(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        panic!("clicking {css} loaded no new page within 30 s");
     }
 
     /// The page's source, which must never contain a script.
