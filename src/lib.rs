@@ -11,7 +11,6 @@ pub mod config;
 pub mod demo;
 pub mod doctor;
 pub mod filter;
-pub mod framing;
 pub mod guide;
 pub mod log;
 pub mod metrics;
@@ -19,14 +18,13 @@ pub mod sandbox;
 pub mod secret;
 pub mod server;
 pub mod shape;
-#[cfg(unix)]
-pub mod stdio;
 pub mod text;
 pub mod tools;
 pub mod transport;
 pub mod validate;
 
-pub use server::{OpenTrain, Options, Transport, serve_stdio};
+pub use server::{OpenTrain, Options, Transport};
+pub use transport::stdio::serve_stdio;
 
 /// Overrides the per-call HTTP time budget, in seconds.
 pub const ENV_TIMEOUT: &str = "OPENTRAIN_HTTP_TIMEOUT_SECS";

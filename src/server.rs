@@ -1,6 +1,6 @@
-//! The MCP server: identity and instructions, the combined tool router, dispatch, and serving
-//! over stdio until stdin closes. Over HTTP (`transport::http`) the same server answers each
-//! request with that request's [`Scope`]: its caller's token and its narrowing headers.
+//! The MCP server: identity and instructions, the combined tool router and dispatch. The
+//! transports (`transport::stdio`, `transport::http`) carry its messages; over HTTP it answers
+//! each request with that request's [`Scope`]: its caller's token and its narrowing headers.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,14 +18,13 @@ use rmcp::model::{
     ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
-use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
 
 use crate::api::budget::{self, AnswerHolds};
 use crate::api::{ApiError, Auth, Client, Request, Response};
 use crate::config::{Config, ConfigError, TokenSource};
 use crate::filter::{Disabled, Enabled, Selection};
-use crate::framing::LineTransport;
 use crate::guide::{self, PromptDef};
 use crate::secret::{Secret, scrub_text};
 use crate::tools::result::format::{self, Paging, ResultFormat};
@@ -51,9 +50,6 @@ approvalUrl a human must confirm. Lists are paginated: pass nextCursor back as c
 
 /// Total size of the string content of a call's arguments above which it is refused unread.
 pub const MAX_ARGUMENT_BYTES: usize = 1024 * 1024;
-
-/// How long in-flight calls may finish after stdin closes before the process exits.
-const EXIT_GRACE: Duration = Duration::from_millis(500);
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -1009,46 +1005,4 @@ impl ServerHandler for OpenTrain {
                 .into(),
         )
     }
-}
-
-/// Serves MCP over the process's stdin/stdout until stdin closes. Calls still in flight then get
-/// a short grace period, and the function returns: an agent closing the pipe means it is gone.
-/// Once stdout fails (the client is gone), it returns at once: nothing more is read or run.
-pub async fn serve_stdio(server: OpenTrain) -> Result<(), String> {
-    // Declared first so it is dropped last, after the transport.
-    #[cfg(unix)]
-    let (stdin, stdout, _restore) = crate::stdio::open();
-    // Elsewhere tokio's own handles (reads and writes on its blocking pool).
-    #[cfg(not(unix))]
-    let (stdin, stdout) = (tokio::io::stdin(), tokio::io::stdout());
-    let transport = LineTransport::new(stdin, stdout);
-    let signals = transport.signals();
-    let running = tokio::select! {
-        running = server.serve(transport) => match running {
-            Ok(running) => running,
-            // stdin closed before `initialize`: a clean end, not a failure.
-            Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => return Ok(()),
-            Err(e) if signals.is_stdout_closed() => {
-                tracing::debug!("stdout closed during initialization: {e}");
-                return Ok(());
-            }
-            Err(e) => return Err(format!("MCP initialization failed: {e}")),
-        },
-        () = signals.stdout_closed() => return Ok(()),
-    };
-    tokio::select! {
-        quit = running.waiting() => {
-            tracing::debug!("server stopped: {quit:?}");
-        }
-        () = async {
-            signals.stdin_closed().await;
-            tokio::time::sleep(EXIT_GRACE).await;
-        } => {
-            tracing::debug!("stdin closed; exiting with calls possibly still in flight");
-        }
-        () = signals.stdout_closed() => {
-            tracing::info!("stdout is closed (the client is gone); exiting without running anything more");
-        }
-    }
-    Ok(())
 }

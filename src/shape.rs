@@ -2,7 +2,7 @@
 //!
 //! A parsed JSON value costs far more memory than its text: `[0,0,0,…]` is two bytes per value
 //! on the wire and dozens once parsed, so 8 MiB of small values would take hundreds of MiB. Both
-//! sides that parse untrusted JSON (requests from the client in [`crate::framing`], answers from
+//! sides that parse untrusted JSON (requests from the client in [`crate::transport::stdio`], answers from
 //! the API in [`crate::api`]) count the values and the nesting first, in one pass that allocates
 //! nothing, and refuse what is over the limit before parsing it.
 

@@ -285,7 +285,7 @@ proptest! {
     #[test]
     fn measuring_and_reading_ids_never_panic(line in json_ish_line()) {
         let _ = opentrain_mcp::shape::measure(&line, 50, 8);
-        let id = opentrain_mcp::framing::readable_id(&line);
+        let id = opentrain_mcp::transport::stdio::readable_id(&line);
         if let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(&line)
             && let Some(id) = id
         {

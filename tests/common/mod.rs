@@ -97,7 +97,7 @@ impl Harness {
         let running = server.clone();
         // The server's own transport, as the binary runs it.
         let (read, write) = tokio::io::split(server_io);
-        let transport = opentrain_mcp::framing::LineTransport::new(read, write);
+        let transport = opentrain_mcp::transport::stdio::LineTransport::new(read, write);
         tokio::spawn(async move {
             if let Ok(service) = running.serve(transport).await {
                 let _ = service.waiting().await;

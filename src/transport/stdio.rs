@@ -23,8 +23,11 @@ use std::future::Future;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use rmcp::RoleServer;
+use rmcp::{RoleServer, ServiceExt};
+
+use crate::server::OpenTrain;
 use rmcp::model::{
     ClientJsonRpcMessage, ClientNotification, ClientRequest, ErrorData, GetExtensions,
     JsonRpcMessage, RequestId, ServerJsonRpcMessage,
@@ -676,6 +679,51 @@ impl<R, W> LineTransport<R, W> {
             self.shared.finish(id);
         }
     }
+}
+
+/// How long in-flight calls may finish after stdin closes before the process exits.
+const EXIT_GRACE: Duration = Duration::from_millis(500);
+
+/// Serves MCP over the process's stdin/stdout until stdin closes. Calls still in flight then get
+/// a short grace period, and the function returns: an agent closing the pipe means it is gone.
+/// Once stdout fails (the client is gone), it returns at once: nothing more is read or run.
+pub async fn serve_stdio(server: OpenTrain) -> Result<(), String> {
+    // Declared first so it is dropped last, after the transport.
+    #[cfg(unix)]
+    let (stdin, stdout, _restore) = super::pipes::open();
+    // Elsewhere tokio's own handles (reads and writes on its blocking pool).
+    #[cfg(not(unix))]
+    let (stdin, stdout) = (tokio::io::stdin(), tokio::io::stdout());
+    let transport = LineTransport::new(stdin, stdout);
+    let signals = transport.signals();
+    let running = tokio::select! {
+        running = server.serve(transport) => match running {
+            Ok(running) => running,
+            // stdin closed before `initialize`: a clean end, not a failure.
+            Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => return Ok(()),
+            Err(e) if signals.is_stdout_closed() => {
+                tracing::debug!("stdout closed during initialization: {e}");
+                return Ok(());
+            }
+            Err(e) => return Err(format!("MCP initialization failed: {e}")),
+        },
+        () = signals.stdout_closed() => return Ok(()),
+    };
+    tokio::select! {
+        quit = running.waiting() => {
+            tracing::debug!("server stopped: {quit:?}");
+        }
+        () = async {
+            signals.stdin_closed().await;
+            tokio::time::sleep(EXIT_GRACE).await;
+        } => {
+            tracing::debug!("stdin closed; exiting with calls possibly still in flight");
+        }
+        () = signals.stdout_closed() => {
+            tracing::info!("stdout is closed (the client is gone); exiting without running anything more");
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
