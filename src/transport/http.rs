@@ -656,7 +656,7 @@ pub async fn serve(server: OpenTrain, config: HttpConfig) -> Result<(), String> 
             "each request's own bearer token"
         }
     );
-    eprintln!("opentrain-mcp: listening on http://{addr}/mcp");
+    eprintln!("opentrain-mcp: listening on http://{addr}/mcp"); // stdout-ok: stderr; the one line operators and tests read the address from
     // Answers are small and written whole: no Nagle delay waiting for the client's ACK.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
