@@ -20,6 +20,7 @@ once all four listen. The script is a JSON list of {"tool": name, "arguments": {
 """
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -362,6 +363,8 @@ class OpenTrain(Base):
                "FREELANCER_ID": "usr_9", "MILESTONE_ID": "mst_1", "INVOICE_ID": "inv_1", "CONVERSATION_ID": "cnv_1"}
         auth = self.headers.get("Authorization") or ""
         entry["authorized"] = auth.startswith("Bearer ")
+        # Which token came (as a digest: the log holds no token).
+        entry["bearer_sha256"] = hashlib.sha256(auth[len("Bearer "):].encode()).hexdigest() if entry["authorized"] else None
         prefix = "/api/public/v1"
         if path.startswith(prefix) and not entry["authorized"]:
             return self.send_json(401, {"error": "Missing bearer token", "code": "UNAUTHORIZED", "requestId": "req-401"})

@@ -8,10 +8,15 @@ Started by scripts/client-matrix.sh, which installs the pinned clients. For each
 (opentrain_hire_proposal), and a call the API refuses. What the client sent its model is recorded
 and checked. MCP Inspector's CLI, which has no model, is checked on what it prints.
 
+Remote mode (`--http`): for each agent CLI, the README's "Remote mode" line for it connects the
+client to `opentrain-mcp --http 127.0.0.1:0` with the token as a bearer header, and the same
+session runs; the OpenTrain API stub must see that token (the server reads no other).
+
 Python standard library only. Exit status: 0 when every check of the default setup passed.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -41,6 +46,10 @@ ERROR_NEXT_STEP = "Check the id"
 # In what the model got (Claude Code quotes it without quotes and with "nope" redacted).
 STARTUP_ERROR = "unknown toolset"
 TIMEOUT = 150
+# What the README's remote-mode lines connect to; the matrix puts its own server's URL there.
+README_URL = "https://mcp.example.com/mcp"
+# Remote mode does not serve the three tools that write a local credentials file.
+TOOLS = {"stdio": 41, "http": 38}
 
 
 def log(msg):
@@ -235,6 +244,36 @@ def run(argv, env, cwd, out_path, timeout=TIMEOUT):
         return code, f.read(), time.time() - started
 
 
+class HttpServer:
+    """`opentrain-mcp --http 127.0.0.1:0`, with no token of its own: each request brings one."""
+
+    def __init__(self, binary, work, api_url):
+        home = os.path.join(work, "server-home")
+        os.makedirs(home, exist_ok=True)
+        self.err_path = os.path.join(work, "server.err")
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home, "OPENTRAIN_API_BASE_URL": api_url,
+               "NO_PROXY": "127.0.0.1,localhost"}
+        self.proc = subprocess.Popen([binary, "--http", "127.0.0.1:0"], env=env, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=open(self.err_path, "w"))
+        self.url = None
+        for _ in range(200):
+            with open(self.err_path, encoding="utf-8", errors="replace") as f:
+                m = re.search(r"listening on (http://\S+/mcp)", f.read())
+            if m:
+                self.url = m.group(1)
+                break
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
 class Matrix:
     def __init__(self, args):
         self.args = args
@@ -270,13 +309,15 @@ class Matrix:
             os.chmod(os.path.join(cfg, "cli.json"), 0o600)
         return home
 
-    def setup(self, client, variant, home, env, extra):
+    def setup(self, client, variant, home, env, extra, url=None):
         lines = self.blocks.get((client, variant))
         if not lines:
             raise SystemExit(f"README.md has no <!-- client-matrix: {client} {variant} --> block")
         ran = []
         for line in lines:
             argv = [TOKEN if a == "ot_pat_..." else a.replace("ot_pat_...", TOKEN) for a in shlex.split(line)]
+            if url:
+                argv = [a.replace(README_URL, url) for a in argv]
             argv = with_server_args(client, argv, extra)
             code, out, _ = run(argv, env, os.path.join(home, "work"), os.path.join(home, "setup.out"))
             ran.append(line)
@@ -297,14 +338,26 @@ class Matrix:
             # The token comes from the README's line; the API origin from the environment (Codex
             # passes only the variables its config names: see codex_run).
             env["OPENTRAIN_API_BASE_URL"] = self.fakes.url("opentrain")
-        ran, failed = self.setup(client, variant, home, env, extra)
-        row = {"client": client, "variant": variant, "mode": mode, "setup": ran, "bad_flag": "nope" in extra}
-        if failed:
-            row["error"] = failed
-            return row
-        started = time.time()
-        getattr(self, client.replace("-", "_") + "_run")(home, env, row, variant)
-        row["seconds"] = round(time.time() - started, 1)
+        server = None
+        if variant == "http":
+            server = HttpServer(self.args.binary, home, self.fakes.url("opentrain"))
+            if not server.url:
+                server.stop()
+                with open(server.err_path, encoding="utf-8", errors="replace") as f:
+                    return {"client": client, "variant": variant, "mode": mode, "setup": [], "bad_flag": False,
+                            "error": "opentrain-mcp --http did not start: " + f.read()[-300:]}
+        try:
+            ran, failed = self.setup(client, variant, home, env, extra, url=server and server.url)
+            row = {"client": client, "variant": variant, "mode": mode, "setup": ran, "bad_flag": "nope" in extra}
+            if failed:
+                row["error"] = failed
+                return row
+            started = time.time()
+            getattr(self, client.replace("-", "_") + "_run")(home, env, row, variant)
+            row["seconds"] = round(time.time() - started, 1)
+        finally:
+            if server:
+                server.stop()
         rec = self.fakes.take(os.path.join(home, "recorded"))
         api = {"claude-code": "anthropic", "codex": "openai", "gemini-cli": "gemini"}[client]
         views = model_view(api, rec[api])
@@ -313,6 +366,9 @@ class Matrix:
         # Everything the client sent its model (a failed server leaves no agent request).
         row["everything"] = json.dumps([e.get("body") for e in rec[api]])
         row["api_calls"] = [f'{e["method"]} {e["path"]}' for e in rec["opentrain"]]
+        # Did every API call carry the matrix's token (remote mode: from the client's header)?
+        want = hashlib.sha256(TOKEN.encode()).hexdigest()
+        row["api_token_ok"] = bool(rec["opentrain"]) and all(e.get("bearer_sha256") == want for e in rec["opentrain"])
         return row
 
     def claude_code_run(self, home, env, row, variant):
@@ -352,6 +408,9 @@ class Matrix:
         if variant == "token":
             # Codex passes a server only the variables its config names.
             argv += ["-c", 'mcp_servers.opentrain.env_vars=["OPENTRAIN_API_BASE_URL"]']
+        if variant == "http":
+            # The README's line names the variable Codex reads the bearer token from.
+            env["OPENTRAIN_PERSONAL_API_TOKEN"] = TOKEN
         code, out, _ = run(argv + [PROMPT], env, work, os.path.join(home, "agent.out"))
         row["exit"] = code
         row["stderr_as_error"] = None
@@ -437,13 +496,18 @@ def score(row):
     else:
         connected = bool(row.get("connected"))
     checks["connects"] = (connected, "yes" if connected else "no")
-    checks["tools"] = (row.get("tools") == 41, str(row.get("tools")))
+    remote = row["variant"] == "http"
+    checks["tools"] = (row.get("tools") == TOOLS["http" if remote else "stdio"], str(row.get("tools")))
     first = views[0] if views else None
     call_ok = bool(first and "ctr_123" in first[1] and not first[2] and "Invalid arguments" not in first[1]
                    and "GET /api/public/v1/contracts/ctr_123" in row.get("api_calls", []))
     note = ""
+    if remote:
+        # The server has no token of its own here: the API saw the one from the client's header.
+        call_ok = call_ok and bool(row.get("api_token_ok"))
+        note += ", API got the header's token" if row.get("api_token_ok") else ", API did NOT get the header's token"
     if first and 'Ignored unknown argument "wait_for_previous"' in first[1]:
-        note = " (wait_for_previous ignored)"
+        note += " (wait_for_previous ignored)"
     checks["call"] = (call_ok, ("ok" if call_ok else "FAILED") + note)
     hire = views[1][1] if len(views) > 1 else ""
     link, nxt = APPROVAL_URL in hire, NEXT_STEP in hire
@@ -541,9 +605,10 @@ def main():
         for client in ("claude-code", "codex", "gemini-cli"):
             if client not in only:
                 continue
-            log(f"{client}: token, file, structured, start-up error")
+            log(f"{client}: token, file, remote (--http), structured, start-up error")
             rows.append(m.agent(client, "token"))
             rows.append(m.agent(client, "file"))
+            rows.append(m.agent(client, "http"))
             rows.append(m.agent(client, "token", mode="structured"))
             rows.append(m.agent(client, "token", extra=["--toolsets", "nope"]))
         if "inspector" in only:
