@@ -735,32 +735,23 @@ impl OpenTrain {
     }
 
     /// The `opentrain://config` resource: where credentials come from, the base URL, the token's
-    /// prefix only, and what is enabled.
+    /// prefix only, and what is enabled. Over HTTP: the request's token (its prefix only) and the
+    /// base URL; this machine's credentials file is none of the caller's business.
     pub fn config_report(&self) -> Value {
-        if !matches!(self.1.caller, Caller::Configured) {
-            return self.remote_config_report();
-        }
-        let config = self.config();
-        let file = config.path().map(|p| p.display().to_string());
-        let file_status = match config.read() {
-            Ok(creds) if creds.exists => "present".to_owned(),
-            Ok(_) => "absent".to_owned(),
-            Err(e) => format!("unreadable: {e}"),
+        let mut report = if matches!(self.1.caller, Caller::Configured) {
+            self.local_report()
+        } else {
+            serde_json::json!({
+                "transport": "http",
+                "readOnly": self.read_only(),
+                "enabledTools": self.visible_tools().len(),
+                "httpTimeoutSeconds": self.client().timeout().as_secs(),
+                "resultFormat": self.result_format().name(),
+                "setupError": self.setup_error(),
+                "version": env!("CARGO_PKG_VERSION"),
+            })
         };
-        let mut report = serde_json::json!({
-            "credentialsFile": file,
-            "credentialsFileStatus": file_status,
-            "readOnly": self.read_only(),
-            "enabledTools": self.tools().len(),
-            "httpTimeoutSeconds": self.client().timeout().as_secs(),
-            "resultFormat": self.result_format().name(),
-            "setupError": self.setup_error(),
-            "version": env!("CARGO_PKG_VERSION"),
-        });
-        if config.is_sandbox() {
-            report["sandbox"] = Value::Bool(true);
-        }
-        match config.settings() {
+        match self.settings() {
             Ok(s) => {
                 report["tokenSource"] = Value::String(match &s.token_source {
                     TokenSource::Env => crate::config::ENV_TOKEN.to_owned(),
@@ -780,36 +771,28 @@ impl OpenTrain {
         }
         report
     }
-}
 
-impl OpenTrain {
-    /// The `opentrain://config` resource over HTTP: the request's token (its prefix only) and
-    /// the base URL; this machine's credentials file is none of the caller's business.
-    fn remote_config_report(&self) -> Value {
+    /// The local part of the config resource: the credentials file and what is enabled.
+    fn local_report(&self) -> Value {
+        let config = self.config();
+        let file = config.path().map(|p| p.display().to_string());
+        let file_status = match config.read() {
+            Ok(creds) if creds.exists => "present".to_owned(),
+            Ok(_) => "absent".to_owned(),
+            Err(e) => format!("unreadable: {e}"),
+        };
         let mut report = serde_json::json!({
-            "transport": "http",
+            "credentialsFile": file,
+            "credentialsFileStatus": file_status,
             "readOnly": self.read_only(),
-            "enabledTools": self.visible_tools().len(),
+            "enabledTools": self.tools().len(),
             "httpTimeoutSeconds": self.client().timeout().as_secs(),
             "resultFormat": self.result_format().name(),
             "setupError": self.setup_error(),
             "version": env!("CARGO_PKG_VERSION"),
         });
-        match self.settings() {
-            Ok(s) => {
-                report["tokenSource"] = Value::String(match s.token {
-                    Some(_) => "this request's Authorization header".to_owned(),
-                    None => "none".to_owned(),
-                });
-                report["tokenPrefix"] = s
-                    .token
-                    .as_ref()
-                    .map(|t| Value::String(t.prefix()))
-                    .unwrap_or(Value::Null);
-                report["baseUrl"] = Value::String(s.base_url.as_str().trim_end_matches('/').into());
-                report["baseUrlFrom"] = Value::String(s.base_url_origin);
-            }
-            Err(e) => report["error"] = Value::String(e.to_string()),
+        if config.is_sandbox() {
+            report["sandbox"] = Value::Bool(true);
         }
         report
     }

@@ -26,6 +26,22 @@ pub use request::{Api, Auth, Body, Request};
 use crate::secret::{self, Secret};
 use crate::shape;
 
+/// Every scope of OpenTrain's API (the tokens reference), for the RFC 9728 metadata of remote
+/// mode and the sandbox's tokens.
+pub const SCOPES: [&str; 11] = [
+    "jobs:read",
+    "jobs:write",
+    "proposals:read",
+    "proposals:write",
+    "messages:read",
+    "messages:write",
+    "payments:read",
+    "payments:write",
+    "team:read",
+    "team:write",
+    "webhooks:manage",
+];
+
 pub const USER_AGENT: &str = concat!("opentrain-mcp/", env!("CARGO_PKG_VERSION"));
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bodies larger than this are discarded.

@@ -78,21 +78,6 @@ const MIN_CLIENT_SECRET: usize = 16;
 pub const DEFAULT_MAX_PER_TOKEN: usize = 16;
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(20);
 
-/// Every scope of OpenTrain's API (RFC 9728 `scopes_supported`).
-pub const SCOPES: [&str; 11] = [
-    "jobs:read",
-    "jobs:write",
-    "proposals:read",
-    "proposals:write",
-    "messages:read",
-    "messages:write",
-    "payments:read",
-    "payments:write",
-    "team:read",
-    "team:write",
-    "webhooks:manage",
-];
-
 /// Hosts and origins served without a flag: this machine's loopback names.
 const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 
@@ -1016,7 +1001,7 @@ async fn resource_metadata(State(app): State<Arc<App>>, req: Request) -> Respons
     let document = serde_json::json!({
         "resource": format!("{}/mcp", app.base(req.headers())),
         "authorization_servers": [authorization_server],
-        "scopes_supported": SCOPES,
+        "scopes_supported": crate::api::SCOPES,
         "bearer_methods_supported": ["header"],
         "resource_name": "OpenTrain (opentrain-mcp)",
         "resource_documentation": "https://github.com/opentrain-mcp/opentrain-mcp#remote-mode",

@@ -26,19 +26,7 @@ pub const POST_CLAIM_EXTRA: &[&str] = &["proposals:write", "messages:write", "te
 /// Never granted by a claim on the real OpenTrain (a human mints a key with them in the app);
 /// the sandbox's claim page offers to fold that step in.
 pub const HUMAN_MINTED: &[&str] = &["payments:write", "webhooks:manage"];
-pub const ALL_SCOPES: &[&str] = &[
-    "jobs:read",
-    "jobs:write",
-    "proposals:read",
-    "proposals:write",
-    "messages:read",
-    "messages:write",
-    "payments:read",
-    "payments:write",
-    "team:read",
-    "team:write",
-    "webhooks:manage",
-];
+pub const ALL_SCOPES: &[&str] = &crate::api::SCOPES;
 
 /// The scopes a completed claim delivers: the documented post-claim set, plus what the human
 /// chose to add on the claim page.
