@@ -24,13 +24,11 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::release_binary;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use support::{CREDITS_PATH, canned_body, content_length, find, release_binary, start_stub};
 
 mod support;
 
 const TOKEN: &str = "ot_pat_bench0000000000000000000000";
-const CREDITS_PATH: &str = "/api/public/v1/credits";
 const COLD_RUNS: usize = 20;
 const FLOOR_ROUND_TRIPS: usize = 5_000;
 const SEQUENTIAL_CALLS: usize = 2_000;
@@ -384,96 +382,6 @@ fn verbose() -> bool {
 
 // ---------------------------------------------------------------------------------------------
 // The HTTP stub and its floor
-
-/// The fixture, compact, as an API sends it.
-fn canned_body() -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/credits_balance.json");
-    let text = std::fs::read(path).expect("fixtures/credits_balance.json");
-    let value: Value = serde_json::from_slice(&text).expect("fixture is JSON");
-    serde_json::to_vec(&value).expect("serializes")
-}
-
-/// A keep-alive HTTP/1.1 server on one thread: `GET /api/public/v1/credits` answers 200 with
-/// `body`, anything else 404. No logging, no allocation per request beyond the read buffer.
-fn start_stub(body: Vec<u8>) -> SocketAddr {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .build()
-            .expect("stub runtime");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            tx.send(listener.local_addr().expect("addr"))
-                .expect("send addr");
-            let mut ok = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-                body.len()
-            )
-            .into_bytes();
-            ok.extend_from_slice(&body);
-            let ok: &'static [u8] = Box::leak(ok.into_boxed_slice());
-            let local = tokio::task::LocalSet::new();
-            local
-                .run_until(async move {
-                    loop {
-                        let Ok((socket, _)) = listener.accept().await else {
-                            continue;
-                        };
-                        let _ = socket.set_nodelay(true);
-                        tokio::task::spawn_local(serve_connection(socket, ok));
-                    }
-                })
-                .await;
-        });
-    });
-    rx.recv().expect("the stub starts")
-}
-
-async fn serve_connection(mut socket: tokio::net::TcpStream, ok: &'static [u8]) {
-    const NOT_FOUND: &[u8] = b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n";
-    let mut buf = Vec::with_capacity(4096);
-    let mut out = Vec::with_capacity(4096);
-    loop {
-        // Answer every complete request in the buffer (pipelining included), then write once.
-        while let Some(end) = find(&buf, b"\r\n\r\n") {
-            let head = &buf[..end];
-            let body_len = content_length(head);
-            if buf.len() < end + 4 + body_len {
-                break;
-            }
-            let found = head.starts_with(format!("GET {CREDITS_PATH} ").as_bytes());
-            out.extend_from_slice(if found { ok } else { NOT_FOUND });
-            buf.drain(..end + 4 + body_len);
-        }
-        if !out.is_empty() {
-            if socket.write_all(&out).await.is_err() {
-                return;
-            }
-            out.clear();
-        }
-        let mut chunk = [0u8; 4096];
-        match socket.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-fn content_length(head: &[u8]) -> usize {
-    let head = String::from_utf8_lossy(head);
-    head.lines()
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.trim().parse().ok())
-        .unwrap_or(0)
-}
 
 /// Sequential keep-alive GETs from a raw TCP client, headers as reqwest sends them.
 fn measure_floor(addr: SocketAddr) -> Stats {

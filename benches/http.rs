@@ -25,13 +25,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::release_binary;
+use support::{canned_body, content_length, find, release_binary, start_stub};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod support;
 
 const TOKEN: &str = "ot_pat_bench0000000000000000000000";
-const CREDITS_PATH: &str = "/api/public/v1/credits";
 const WARM_UP: usize = 300;
 const SEQUENTIAL: usize = 2_000;
 const LOADED: usize = 6_000;
@@ -63,7 +62,7 @@ struct Run {
 fn main() {
     let bin = release_binary();
     let home = tempfile::TempDir::new().expect("a temporary HOME");
-    let stub = start_stub();
+    let stub = start_stub(canned_body());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -520,95 +519,6 @@ impl Conn {
 
 // ---------------------------------------------------------------------------------------------
 // The API stub (as in benches/bench.rs)
-
-fn canned_body() -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/credits_balance.json");
-    let text = std::fs::read(path).expect("fixtures/credits_balance.json");
-    let value: Value = serde_json::from_slice(&text).expect("fixture is JSON");
-    serde_json::to_vec(&value).expect("serializes")
-}
-
-/// A keep-alive HTTP/1.1 server on its own thread: `GET /api/public/v1/credits` answers 200 with
-/// the fixture, anything else 404.
-fn start_stub() -> SocketAddr {
-    let body = canned_body();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .build()
-            .expect("stub runtime");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            tx.send(listener.local_addr().expect("addr"))
-                .expect("send addr");
-            let mut ok = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-                body.len()
-            )
-            .into_bytes();
-            ok.extend_from_slice(&body);
-            let ok: &'static [u8] = Box::leak(ok.into_boxed_slice());
-            let local = tokio::task::LocalSet::new();
-            local
-                .run_until(async move {
-                    loop {
-                        let Ok((socket, _)) = listener.accept().await else {
-                            continue;
-                        };
-                        let _ = socket.set_nodelay(true);
-                        tokio::task::spawn_local(serve_connection(socket, ok));
-                    }
-                })
-                .await;
-        });
-    });
-    rx.recv().expect("the stub starts")
-}
-
-async fn serve_connection(mut socket: tokio::net::TcpStream, ok: &'static [u8]) {
-    const NOT_FOUND: &[u8] = b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n";
-    let mut buf = Vec::with_capacity(4096);
-    let mut out = Vec::with_capacity(4096);
-    loop {
-        while let Some(end) = find(&buf, b"\r\n\r\n") {
-            let head = &buf[..end];
-            let body_len = content_length(head);
-            if buf.len() < end + 4 + body_len {
-                break;
-            }
-            let found = head.starts_with(format!("GET {CREDITS_PATH} ").as_bytes());
-            out.extend_from_slice(if found { ok } else { NOT_FOUND });
-            buf.drain(..end + 4 + body_len);
-        }
-        if !out.is_empty() {
-            if socket.write_all(&out).await.is_err() {
-                return;
-            }
-            out.clear();
-        }
-        let mut chunk = [0u8; 4096];
-        match socket.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-fn content_length(head: &[u8]) -> usize {
-    let head = String::from_utf8_lossy(head);
-    head.lines()
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.trim().parse().ok())
-        .unwrap_or(0)
-}
 
 // ---------------------------------------------------------------------------------------------
 // The table
