@@ -5,11 +5,10 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::remote::Instance as Remote;
 use common::stdio::BIN;
 use common::{PAT, PAT2, fixture};
 use rmcp::model::{CallToolRequestParams, CallToolResult};
@@ -20,113 +19,6 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-/// The binary in HTTP mode, with a private HOME and only `PATH` plus `envs` in its environment.
-struct Remote {
-    child: Child,
-    /// `http://127.0.0.1:PORT`
-    base: String,
-    stderr: Arc<Mutex<String>>,
-    /// The thread reading stderr; `wait` joins it, so the last lines are in `stderr` then.
-    reader: Option<std::thread::JoinHandle<()>>,
-    _home: TempDir,
-}
-
-impl Remote {
-    fn start(args: &[&str], envs: &[(&str, &str)]) -> Remote {
-        Remote::start_in(TempDir::new().unwrap(), args, envs)
-    }
-
-    fn start_in(home: TempDir, args: &[&str], envs: &[(&str, &str)]) -> Remote {
-        let mut cmd = Command::new(BIN);
-        cmd.arg("--http")
-            .arg("127.0.0.1:0")
-            .args(args)
-            .env_clear()
-            .env("HOME", home.path())
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (k, v) in envs {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("binary starts");
-        let pipe = child.stderr.take().unwrap();
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        let all = stderr.clone();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines() {
-                let Ok(line) = line else { break };
-                if let Some(url) = line.strip_prefix("opentrain-mcp: listening on ") {
-                    let _ = tx.send(url.to_owned());
-                }
-                let mut all = all.lock().unwrap();
-                all.push_str(&line);
-                all.push('\n');
-            }
-        });
-        let url = rx
-            .recv_timeout(Duration::from_secs(20))
-            .unwrap_or_else(|_| {
-                let _ = child.kill();
-                panic!("no listening line on stderr:\n{}", stderr.lock().unwrap())
-            });
-        let base = url
-            .strip_suffix("/mcp")
-            .unwrap_or_else(|| panic!("listening line names /mcp: {url}"))
-            .to_owned();
-        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-        Remote {
-            child,
-            base,
-            stderr,
-            reader: Some(reader),
-            _home: home,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("{}/mcp", self.base)
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    fn sigterm(&self) {
-        let pid = self.child.id() as libc::pid_t;
-        // SAFETY: kill(2) on our own child's pid.
-        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    }
-
-    /// Waits for the process to end, at most `limit`.
-    fn wait(&mut self, limit: Duration) -> ExitStatus {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                // The process is gone, so its stderr ends: read it to the end.
-                if let Some(reader) = self.reader.take() {
-                    let _ = reader.join();
-                }
-                return status;
-            }
-            if start.elapsed() > limit {
-                let _ = self.child.kill();
-                panic!("still running after {limit:?}:\n{}", self.stderr());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Remote {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// The binary's stderr and exit status when it refuses to start.
 fn refused(args: &[&str], envs: &[(&str, &str)]) -> (Option<i32>, String) {
@@ -250,7 +142,7 @@ async fn wait_for_metric(remote: &Remote, line: &str) {
     let start = Instant::now();
     loop {
         let text = http()
-            .get(format!("{}/metrics", remote.base))
+            .get(format!("{}/metrics", remote.base()))
             .send()
             .await
             .unwrap()
@@ -279,7 +171,7 @@ async fn a_request_without_a_bearer_gets_401_and_the_metadata_names_opentrain() 
             ("OPENTRAIN_PERSONAL_API_TOKEN", PAT),
         ],
     );
-    let metadata_url = format!("{}/.well-known/oauth-protected-resource/mcp", remote.base);
+    let metadata_url = format!("{}/.well-known/oauth-protected-resource/mcp", remote.base());
     for auth in [
         None,
         Some("Basic dXNlcjpwYXNz"),
@@ -315,7 +207,7 @@ async fn a_request_without_a_bearer_gets_401_and_the_metadata_names_opentrain() 
 
     for url in [
         metadata_url.clone(),
-        format!("{}/.well-known/oauth-protected-resource", remote.base),
+        format!("{}/.well-known/oauth-protected-resource", remote.base()),
     ] {
         let response = http().get(&url).send().await.unwrap();
         assert_eq!(response.status().as_u16(), 200);
@@ -359,7 +251,7 @@ async fn a_request_without_a_bearer_gets_401_and_the_metadata_names_opentrain() 
     let doc: Value = http()
         .get(format!(
             "{}/.well-known/oauth-protected-resource/opentrain/mcp",
-            proxied.base
+            proxied.base()
         ))
         .send()
         .await
@@ -434,7 +326,7 @@ async fn host_and_origin_are_refused_before_anything_else() {
 
     // Health and metrics answer whatever the Host (probes use the pod's IP).
     let health = http()
-        .get(format!("{}/healthz", remote.base))
+        .get(format!("{}/healthz", remote.base()))
         .header("host", "10.1.2.3:8080")
         .send()
         .await
@@ -496,7 +388,7 @@ async fn health_readiness_and_oversized_bodies() {
     let remote = Remote::start(&[], &[("OPENTRAIN_API_BASE_URL", &api.uri())]);
     for (route, body) in [("/healthz", "ok\n"), ("/readyz", "ready\n")] {
         let response = http()
-            .get(format!("{}{route}", remote.base))
+            .get(format!("{}{route}", remote.base()))
             .send()
             .await
             .unwrap();
@@ -504,7 +396,7 @@ async fn health_readiness_and_oversized_bodies() {
         assert_eq!(response.text().await.unwrap(), body);
     }
     let missing = http()
-        .get(format!("{}/nope", remote.base))
+        .get(format!("{}/nope", remote.base()))
         .send()
         .await
         .unwrap();
@@ -553,7 +445,7 @@ async fn sigterm_stops_accepting_and_lets_the_call_in_flight_finish() {
     remote.sigterm();
     // New connections are refused at once.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let late = http().get(format!("{}/readyz", remote.base)).send().await;
+    let late = http().get(format!("{}/readyz", remote.base())).send().await;
     assert!(
         late.as_ref().is_err() || late.as_ref().unwrap().status().as_u16() == 503,
         "{late:?}"
@@ -644,7 +536,7 @@ async fn metrics_count_calls_by_tool_without_tokens_or_arguments() {
     let _ = rpc(&remote.url(), None, &[], list_body()).await;
 
     let response = http()
-        .get(format!("{}/metrics", remote.base))
+        .get(format!("{}/metrics", remote.base()))
         .send()
         .await
         .unwrap();

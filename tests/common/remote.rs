@@ -200,6 +200,8 @@ pub struct Instance {
     child: Child,
     pub addr: SocketAddr,
     stderr: Arc<Mutex<String>>,
+    /// The thread reading stderr; `wait` joins it, so the last lines are in `stderr` then.
+    reader: Option<std::thread::JoinHandle<()>>,
     _home: TempDir,
 }
 
@@ -207,7 +209,11 @@ pub const LISTENING: &str = "opentrain-mcp: listening on http://";
 
 impl Instance {
     pub fn start(args: &[&str], envs: &[(&str, &str)]) -> Instance {
-        let home = TempDir::new().unwrap();
+        Instance::start_in(TempDir::new().unwrap(), args, envs)
+    }
+
+    /// [`Instance::start`] with `home` as its HOME (a credentials file placed there first).
+    pub fn start_in(home: TempDir, args: &[&str], envs: &[(&str, &str)]) -> Instance {
         let mut cmd = Command::new(BIN);
         cmd.args(["--http", "127.0.0.1:0"])
             .args(args)
@@ -225,7 +231,7 @@ impl Instance {
         let (tx, rx) = mpsc::channel();
         let pipe = child.stderr.take().unwrap();
         let sink = stderr.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             let mut tx = Some(tx);
             for line in BufReader::new(pipe).lines() {
                 let Ok(line) = line else { break };
@@ -251,16 +257,49 @@ impl Instance {
         let addr: SocketAddr = addr
             .parse()
             .unwrap_or_else(|e| panic!("listening address {addr:?}: {e}"));
+        assert_eq!(addr.ip(), std::net::Ipv4Addr::LOCALHOST, "{addr}");
         Instance {
             child,
             addr,
             stderr,
+            reader: Some(reader),
             _home: home,
         }
     }
 
+    /// `http://127.0.0.1:PORT`
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
     pub fn url(&self) -> String {
-        format!("http://{}/mcp", self.addr)
+        format!("{}/mcp", self.base())
+    }
+
+    #[cfg(unix)]
+    pub fn sigterm(&self) {
+        let pid = self.child.id() as libc::pid_t;
+        // SAFETY: kill(2) on our own child's pid.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    }
+
+    /// Waits for the process to end, at most `limit`.
+    pub fn wait(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // The process is gone, so its stderr ends: read it to the end.
+                if let Some(reader) = self.reader.take() {
+                    let _ = reader.join();
+                }
+                return status;
+            }
+            if start.elapsed() > limit {
+                let _ = self.child.kill();
+                panic!("still running after {limit:?}:\n{}", self.stderr());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// What it wrote to stderr so far.
